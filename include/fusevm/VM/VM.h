@@ -1,0 +1,139 @@
+//===- fusevm/VM/VM.h - The embedding API ------------------------*- C++ -*-===//
+//
+// \file
+// What a frontend uses to run bytecode:
+//
+//   fusevm::VM Vm;
+//   Vm.registerBuiltin(256, "twice", 1, [](fusevm::HostCall &C) {
+//     return fusevm::Value::integer(2 * fusevm::toInt(C.arg(0)));
+//   });
+//   fusevm::RunResult R;
+//   if (llvm::Error E = Vm.run(Chunk, fusevm::RunOptions(), R))
+//     ...                       // FvmError: exit code 65 (rejected) or 70
+//   R.Result, R.Status, R.Stats  // main's result, status register, counters
+//
+// See docs/embedding.md. The interpreter never initialises LLVM.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FUSEVM_VM_VM_H
+#define FUSEVM_VM_VM_H
+
+#include "fusevm/Core/Chunk.h"
+#include "fusevm/Verify/Verifier.h"
+
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fusevm {
+
+/// Limits of isa.md §5. A host may lower them (a sandbox, a fuzzer), never
+/// raise them.
+constexpr uint64_t MaxStringBytes = uint64_t(1) << 30;
+constexpr uint64_t MaxArrayElements = uint64_t(1) << 28;
+constexpr uint32_t DefaultMaxCallDepth = 100000;
+
+/// The arguments of a host builtin or extended-op call.
+class HostCall {
+public:
+  HostCall(const Value *Args, unsigned NumArgs, uint16_t Id, uint64_t Payload)
+      : Args(Args), NumArgs(NumArgs), Id(Id), Payload(Payload) {}
+  const Value &arg(unsigned I) const { return Args[I]; }
+  unsigned numArgs() const { return NumArgs; }
+  uint16_t id() const { return Id; }
+  /// The inline byte (Extended) or 64-bit payload (ExtendedWide).
+  uint64_t payload() const { return Payload; }
+  /// Ends the program with a runtime error (exit 70) at the calling op.
+  void fail(std::string Message) {
+    Failed = true;
+    Error = std::move(Message);
+  }
+  bool failed() const { return Failed; }
+  const std::string &error() const { return Error; }
+  /// Results of an extended op: exactly its declared push count.
+  std::vector<Value> Results;
+
+private:
+  const Value *Args;
+  unsigned NumArgs;
+  uint16_t Id;
+  uint64_t Payload;
+  bool Failed = false;
+  std::string Error;
+};
+
+using BuiltinFn = std::function<Value(HostCall &)>;
+using ExtOpFn = std::function<void(HostCall &)>;
+
+struct RunOptions {
+  /// The global ARGV.
+  std::vector<std::string> Args;
+  uint32_t MaxCallDepth = DefaultMaxCallDepth;
+  /// 0 = unlimited. Otherwise the run stops with a runtime error once this
+  /// many backward branches, calls and fused-loop iterations have run.
+  uint64_t InstructionBudget = 0;
+  uint64_t MaxStringLen = MaxStringBytes;
+  uint64_t MaxArrayLen = MaxArrayElements;
+  /// Where Print/PrintLn output goes; default: standard output.
+  std::function<void(std::string_view)> Output;
+  /// Next input line without "\n" (false at end of input); default: stdin.
+  std::function<bool(std::string &)> ReadLine;
+};
+
+/// Counters of one run (spec/cli.md `--stats`).
+struct RunStats {
+  uint64_t InterpOps = 0;   ///< ops executed by the interpreter
+  uint64_t Calls = 0;       ///< guest calls made
+  uint64_t BackEdges = 0;   ///< backward branches taken
+  uint64_t LLVMCompiles = 0;
+  double CompileMs = 0;
+};
+
+struct RunResult {
+  Value Result;        ///< main's result (undef for a plain Return)
+  int32_t Status = 0;  ///< the status register
+  int exitCode() const { return Status & 255; }
+  RunStats Stats;
+  /// Per-function call counters and per-op backward-branch counters, as the
+  /// tier manager reads them.
+  std::vector<uint64_t> CallCounts;
+  std::vector<uint64_t> LoopCounts;
+};
+
+class VM {
+public:
+  VM();
+  ~VM();
+  VM(const VM &) = delete;
+  VM &operator=(const VM &) = delete;
+
+  /// Registers builtin \p Id (>= 256) taking \p Argc arguments (-1: any).
+  void registerBuiltin(uint16_t Id, std::string Name, int Argc, BuiltinFn Fn);
+  /// Registers the handler of extended op \p Id.
+  void registerExtOp(uint16_t Id, ExtOpFn Fn);
+
+  /// The builtins the verifier must accept.
+  const HostEnv &hostEnv() const { return Env; }
+
+  /// Verifies \p C, then runs it. On a runtime error, stdout is flushed and
+  /// an FvmError with exit code 70 and FILE:LINE is returned; \p Out still
+  /// holds the statistics. A chunk that fails verification, or uses an
+  /// extended op without a handler, is exit code 65 and never starts.
+  llvm::Error run(const Chunk &C, const RunOptions &Opts, RunResult &Out);
+
+private:
+  HostEnv Env;
+  std::vector<BuiltinFn> Builtins;   ///< by id - 256
+  std::vector<std::string> BuiltinNames;
+  std::vector<ExtOpFn> ExtOps;       ///< by id
+  friend class Interpreter;
+};
+
+} // namespace fusevm
+
+#endif // FUSEVM_VM_VM_H

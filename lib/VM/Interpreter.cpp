@@ -1,0 +1,1167 @@
+//===- Interpreter.cpp - The fusevm interpreter ---------------------------===//
+//
+// \file
+// Runs a verified chunk. Design (DESIGN.md "Interpreter"):
+//  - pre-decoded code: the chunk's 16-byte Instr records, with Call operands
+//    rewritten to function indices and PopFrame to its restore height;
+//  - computed-goto dispatch (FUSEVM_COMPUTED_GOTO), else a switch;
+//  - no operand-stack checks: the verifier fixed every height, so each
+//    function reserves its maximum on entry;
+//  - guest calls never recurse natively: frames live on an explicit stack,
+//    so 100000 frames cost heap, not native stack;
+//  - per-function call counters and per-target backward-branch counters
+//    for the tier manager.
+//
+// Stack discipline: Sp points past the top; memory at and above Sp holds no
+// live value. Values are trivially relocatable, so moves between the
+// operand stack and slots are plain copies of 16 bytes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fusevm/VM/VM.h"
+
+#include "fusevm/Core/Diag.h"
+#include "fusevm/VM/Runtime.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <unistd.h>
+
+namespace fusevm {
+
+VM::VM() = default;
+VM::~VM() = default;
+
+void VM::registerBuiltin(uint16_t Id, std::string Name, int Argc,
+                         BuiltinFn Fn) {
+  if (Id < FirstHostBuiltin)
+    return; // 0-255 are the standard table's
+  size_t I = Id - FirstHostBuiltin;
+  if (Builtins.size() <= I) {
+    Builtins.resize(I + 1);
+    BuiltinNames.resize(I + 1);
+  }
+  Builtins[I] = std::move(Fn);
+  BuiltinNames[I] = std::move(Name);
+  Env.Builtins[Id] = Argc;
+}
+
+void VM::registerExtOp(uint16_t Id, ExtOpFn Fn) {
+  if (ExtOps.size() <= Id)
+    ExtOps.resize(size_t(Id) + 1);
+  ExtOps[Id] = std::move(Fn);
+}
+
+namespace {
+
+/// Buffered standard output; flushed before ReadLine, at exit and before a
+/// runtime error is reported.
+class OutBuffer {
+public:
+  explicit OutBuffer(const std::function<void(std::string_view)> &Sink)
+      : Sink(Sink) {
+    Buf.reserve(1 << 16);
+  }
+  std::string Buf;
+  void flush() {
+    if (Buf.empty())
+      return;
+    if (Sink) {
+      Sink(Buf);
+    } else {
+      size_t Done = 0;
+      while (Done < Buf.size()) {
+        ssize_t W = ::write(1, Buf.data() + Done, Buf.size() - Done);
+        if (W < 0) {
+          if (errno == EINTR)
+            continue;
+          break; // stdout is gone; the program still runs to its end
+        }
+        Done += size_t(W);
+      }
+    }
+    Buf.clear();
+  }
+  void maybeFlush() {
+    if (Buf.size() >= (1 << 16))
+      flush();
+  }
+
+private:
+  const std::function<void(std::string_view)> &Sink;
+};
+
+/// Lines from standard input (fd 0), or the host's reader.
+class InReader {
+public:
+  explicit InReader(const std::function<bool(std::string &)> &Host)
+      : Host(Host) {}
+  /// False at end of input. A line longer than \p Max is an error (Err set).
+  bool readLine(std::string &Line, uint64_t Max, bool &TooLong) {
+    TooLong = false;
+    if (Host) {
+      if (!Host(Line))
+        return false;
+      TooLong = Line.size() > Max;
+      return true;
+    }
+    Line.clear();
+    for (;;) {
+      size_t Nl = Buf.find('\n', Pos);
+      if (Nl != std::string::npos) {
+        Line.append(Buf, Pos, Nl - Pos);
+        Pos = Nl + 1;
+        break;
+      }
+      Line.append(Buf, Pos, std::string::npos);
+      Pos = Buf.size();
+      if (Line.size() > Max) {
+        TooLong = true;
+        return true;
+      }
+      if (Eof || !fill()) {
+        if (Line.empty())
+          return false;
+        break; // a last line without "\n" still counts
+      }
+    }
+    if (!Line.empty() && Line.back() == '\r')
+      Line.pop_back();
+    TooLong = Line.size() > Max;
+    return true;
+  }
+
+private:
+  bool fill() {
+    Buf.resize(1 << 16);
+    Pos = 0;
+    for (;;) {
+      ssize_t R = ::read(0, Buf.data(), Buf.size());
+      if (R < 0 && errno == EINTR)
+        continue;
+      if (R <= 0) {
+        Eof = true;
+        Buf.clear();
+        return false;
+      }
+      Buf.resize(size_t(R));
+      return true;
+    }
+  }
+  const std::function<bool(std::string &)> &Host;
+  std::string Buf;
+  size_t Pos = 0;
+  bool Eof = false;
+};
+
+struct FnRt {
+  uint32_t Entry;
+  uint32_t NumSlots;
+  uint32_t MaxStack;
+};
+
+struct CallFrame {
+  const Instr *RetIp;
+  uint32_t Func;
+  uint32_t ScopeBase;  ///< Scopes.size() at the call
+  size_t FrameSlots;   ///< the caller's function slot base
+  size_t CurSlots;     ///< the caller's innermost scope slot base
+  size_t StackBase;    ///< the caller's operand stack base
+};
+
+/// A growable array of Values whose unused tail holds no live value.
+struct ValueStack {
+  Value *Mem = nullptr;
+  size_t Cap = 0;
+  ~ValueStack() { std::free(Mem); }
+  /// Ensures room for \p Need values; returns false when out of memory.
+  bool reserve(size_t Need) {
+    if (Need <= Cap)
+      return true;
+    size_t NewCap = Cap ? Cap : 256;
+    while (NewCap < Need)
+      NewCap *= 2;
+    void *P = std::realloc(static_cast<void *>(Mem), NewCap * sizeof(Value));
+    if (!P)
+      return false;
+    Mem = static_cast<Value *>(P);
+    Cap = NewCap;
+    return true;
+  }
+};
+
+inline void rawMove(Value *Dst, const Value *Src, size_t N) {
+  std::memcpy(static_cast<void *>(Dst), static_cast<const void *>(Src),
+              N * sizeof(Value));
+}
+inline void setUndef(Value *V, size_t N) {
+  for (size_t I = 0; I < N; ++I)
+    V[I].K = ValueKind::Undef;
+}
+inline void releaseRange(Value *From, Value *To) {
+  for (Value *V = From; V < To; ++V)
+    if (V->isHeap() && --V->P->RefCount == 0)
+      destroyHeapObj(V->P);
+}
+
+} // namespace
+
+class Interpreter {
+public:
+  Interpreter(VM &Vm, const Chunk &C, const VerifyInfo &Info,
+              const RunOptions &Opts, RunResult &Out)
+      : Vm(Vm), C(C), Info(Info), Opts(Opts), Out(Out), Output(Opts.Output),
+        Input(Opts.ReadLine) {
+    Limits.MaxStr = std::min<uint64_t>(Opts.MaxStringLen, MaxStringBytes);
+    Limits.MaxArr = std::min<uint64_t>(Opts.MaxArrayLen, MaxArrayElements);
+  }
+  ~Interpreter() {
+    releaseRange(Stack.Mem, Stack.Mem + StackTop);
+    releaseRange(Slots.Mem, Slots.Mem + SlotTop);
+  }
+
+  llvm::Error run();
+
+private:
+  llvm::Error prepare();
+  llvm::Error runtimeError(const Instr *Ip, std::string Message);
+
+  VM &Vm;
+  const Chunk &C;
+  const VerifyInfo &Info;
+  const RunOptions &Opts;
+  RunResult &Out;
+  RtLimits Limits;
+  OutBuffer Output;
+  InReader Input;
+
+  std::vector<Instr> Code;
+  std::vector<FnRt> Funcs;
+  std::vector<Value> Globals;
+  struct ExtRt {
+    uint16_t Pops, Pushes;
+    const ExtOpFn *Fn;
+  };
+  std::vector<ExtRt> Ext;
+
+  ValueStack Stack, Slots;
+  size_t StackTop = 0, SlotTop = 0; ///< live extents, for unwinding
+  std::vector<CallFrame> Frames;
+  std::vector<size_t> Scopes; ///< enclosing slot base of each open scope
+  std::string HostMessage;
+};
+
+llvm::Error Interpreter::prepare() {
+  Code = C.Ops;
+  for (size_t Ip = 0; Ip < Code.size(); ++Ip) {
+    Instr &I = Code[Ip];
+    if (I.Op == Opcode::Call)
+      I.A = static_cast<uint16_t>(Info.Callee[Ip]);
+    else if (I.Op == Opcode::PopFrame)
+      I.A = Info.PopHeight[Ip];
+  }
+  // Extended ops: each id used needs a handler before the run starts.
+  for (size_t Ip = 0; Ip < Code.size(); ++Ip) {
+    Instr &I = Code[Ip];
+    if (I.Op != Opcode::Extended && I.Op != Opcode::ExtendedWide)
+      continue;
+    if (I.A >= Vm.ExtOps.size() || !Vm.ExtOps[I.A])
+      return makeError(ExitRejected, C.SourceName, C.lineOf(Ip),
+                       "extended op " + std::to_string(I.A) +
+                           " has no handler registered by this host");
+    const ExtOpDecl *D = C.findExtOp(I.A);
+    I.B = static_cast<uint16_t>(Ext.size());
+    Ext.push_back({D->Pops, D->Pushes, &Vm.ExtOps[I.A]});
+  }
+  Funcs.resize(C.Functions.size());
+  for (size_t F = 0; F < C.Functions.size(); ++F)
+    Funcs[F] = {C.Functions[F].Entry, Info.Funcs[F].NumSlots,
+                Info.Funcs[F].MaxStack};
+  Globals.resize(C.Names.size());
+  for (size_t N = 0; N < C.Names.size(); ++N)
+    if (C.Names[N] == "ARGV") {
+      Value A = Value::emptyArray();
+      for (const std::string &S : Opts.Args)
+        A.array()->Items.push_back(Value::string(S));
+      Globals[N] = std::move(A);
+    }
+  Out.CallCounts.assign(C.Functions.size(), 0);
+  Out.LoopCounts.assign(C.Ops.size(), 0);
+  return llvm::Error::success();
+}
+
+llvm::Error Interpreter::runtimeError(const Instr *Ip, std::string Message) {
+  Output.flush();
+  size_t At = static_cast<size_t>(Ip - Code.data());
+  return makeError(ExitRuntime, C.SourceName, C.lineOf(At), Message);
+}
+
+// Dispatch. Each op body ends in NEXT (fall through to the next op) or
+// JUMP (continue at a new Ip).
+#if FUSEVM_COMPUTED_GOTO
+#define DISPATCH() goto *Labels[static_cast<uint8_t>(Ip->Op)]
+#define OP(Name) L_##Name:
+#else
+#define DISPATCH() goto dispatch_switch
+#define OP(Name) case Opcode::Name:
+#endif
+#define NEXT                                                                   \
+  do {                                                                         \
+    ++Ip;                                                                      \
+    ++NumOps;                                                                  \
+    DISPATCH();                                                                \
+  } while (0)
+#define JUMP(Target)                                                           \
+  do {                                                                         \
+    Ip = (Target);                                                             \
+    ++NumOps;                                                                  \
+    DISPATCH();                                                                \
+  } while (0)
+#define RAISE(E)                                                               \
+  do {                                                                         \
+    Err = (E);                                                                 \
+    goto raise;                                                                \
+  } while (0)
+#define CHECK(Expr)                                                            \
+  do {                                                                         \
+    RtError E_ = (Expr);                                                       \
+    if (E_ != RtError::None)                                                   \
+      RAISE(E_);                                                               \
+  } while (0)
+/// A taken branch to \p T: count backward edges and charge the budget.
+#define BRANCH(T)                                                              \
+  do {                                                                         \
+    const Instr *T_ = (T);                                                     \
+    if (T_ <= Ip) {                                                            \
+      ++Out.LoopCounts[T_ - CodeBase];                                         \
+      ++BackEdges;                                                             \
+      if (--Fuel == 0)                                                         \
+        RAISE(RtError::BudgetExhausted);                                       \
+    }                                                                          \
+    JUMP(T_);                                                                  \
+  } while (0)
+#define PUSH_INT(V)                                                            \
+  do {                                                                         \
+    Sp->I = (V);                                                               \
+    Sp->K = ValueKind::Int;                                                    \
+    ++Sp;                                                                      \
+  } while (0)
+#define PUSH_BOOL(V)                                                           \
+  do {                                                                         \
+    Sp->I = (V) ? 1 : 0;                                                       \
+    Sp->K = ValueKind::Bool;                                                   \
+    ++Sp;                                                                      \
+  } while (0)
+
+/// Frames' slots and operand stacks are bounded like the heap objects of
+/// isa.md §5: a call that would pass these is "call depth limit exceeded".
+constexpr size_t MaxSlotValues = size_t(1) << 26;
+constexpr size_t MaxStackValues = size_t(1) << 26;
+
+static inline int64_t wrapAdd(int64_t A, int64_t B) {
+  return static_cast<int64_t>(uint64_t(A) + uint64_t(B));
+}
+static inline bool fastTruthy(const Value &V) {
+  return V.K == ValueKind::Bool ? V.I != 0 : truthy(V);
+}
+static inline void rawSwap(Value *A, Value *B) {
+  alignas(Value) unsigned char T[sizeof(Value)];
+  std::memcpy(T, static_cast<void *>(A), sizeof(Value));
+  std::memcpy(static_cast<void *>(A), static_cast<void *>(B), sizeof(Value));
+  std::memcpy(static_cast<void *>(B), T, sizeof(Value));
+}
+
+llvm::Error Interpreter::run() {
+  if (llvm::Error E = prepare())
+    return E;
+
+  const Instr *const CodeBase = Code.data();
+  const Value *const Consts = C.Constants.data();
+  Value *const Glob = Globals.data();
+  const Instr *Ip = CodeBase + Funcs[Info.Main].Entry;
+  uint32_t CurFunc = Info.Main;
+  uint64_t NumOps = 0, BackEdges = 0, NumCalls = 0;
+  uint64_t Fuel = Opts.InstructionBudget ? Opts.InstructionBudget : UINT64_MAX;
+  const uint32_t MaxDepth = Opts.MaxCallDepth ? Opts.MaxCallDepth : 1;
+  int32_t Status = 0;
+  RtError Err = RtError::None;
+  Value RetVal;
+
+  if (!Stack.reserve(Funcs[CurFunc].MaxStack + 1) ||
+      !Slots.reserve(Funcs[CurFunc].NumSlots + 1))
+    return makeError(ExitRuntime, "out of memory");
+  setUndef(Slots.Mem, Funcs[CurFunc].NumSlots);
+  SlotTop = Funcs[CurFunc].NumSlots;
+  size_t FrameSlots = 0; // current function's slot base
+  size_t CurSlots = 0;   // innermost open scope's slot base
+  size_t StackBase = 0;  // current function's operand stack base
+  Value *Sp = Stack.Mem;
+  Value *SlotPtr = Slots.Mem;
+
+#if FUSEVM_COMPUTED_GOTO
+  static const void *const Labels[] = {
+#define FUSE_OP(Name, O1, O2, O3, O4, Pops, Pushes, Flags) &&L_##Name,
+#include "fusevm/Core/Ops.def"
+  };
+#endif
+
+  ++NumOps;
+  DISPATCH();
+#if !FUSEVM_COMPUTED_GOTO
+dispatch_switch:
+  switch (Ip->Op) {
+#endif
+
+  //===-- Constants and stack ----------------------------------------------===//
+  OP(Nop) NEXT;
+  OP(LoadInt) PUSH_INT(Ip->I64); NEXT;
+  OP(LoadFloat) {
+    Sp->F = Ip->F64;
+    Sp->K = ValueKind::Float;
+    ++Sp;
+  }
+  NEXT;
+  OP(LoadConst) new (Sp) Value(Consts[Ip->A]); ++Sp; NEXT;
+  OP(LoadTrue) PUSH_BOOL(true); NEXT;
+  OP(LoadFalse) PUSH_BOOL(false); NEXT;
+  OP(LoadUndef) Sp->K = ValueKind::Undef; ++Sp; NEXT;
+  OP(Pop) --Sp; Sp->release(); NEXT;
+  OP(Dup) new (Sp) Value(Sp[-1]); ++Sp; NEXT;
+  OP(Dup2) {
+    new (Sp) Value(Sp[-2]);
+    new (Sp + 1) Value(Sp[-1]);
+    Sp += 2;
+  }
+  NEXT;
+  OP(Swap) rawSwap(Sp - 1, Sp - 2); NEXT;
+  OP(Rot) { // a b c -> b c a
+    rawSwap(Sp - 3, Sp - 2);
+    rawSwap(Sp - 2, Sp - 1);
+  }
+  NEXT;
+
+  //===-- Globals and slots ------------------------------------------------===//
+  OP(GetVar) new (Sp) Value(Glob[Ip->A]); ++Sp; NEXT;
+  OP(SetVar) --Sp; Glob[Ip->A] = std::move(*Sp); NEXT;
+  OP(DeclareVar) --Sp; Glob[Ip->A] = std::move(*Sp); NEXT;
+  OP(GetSlot) new (Sp) Value(SlotPtr[Ip->A]); ++Sp; NEXT;
+  OP(SetSlot) --Sp; SlotPtr[Ip->A] = std::move(*Sp); NEXT;
+  OP(SlotArrayGet) Sp[-1] = rt::arrayGet(SlotPtr[Ip->A], Sp[-1]); NEXT;
+  OP(SlotArraySet) {
+    CHECK(rt::arraySet(SlotPtr[Ip->A], Sp[-1], std::move(Sp[-2]), Limits));
+    Sp[-1].release();
+    Sp -= 2;
+  }
+  NEXT;
+
+  //===-- Arrays -----------------------------------------------------------===//
+  OP(GetArray) new (Sp) Value(rt::asArray(Glob[Ip->A])); ++Sp; NEXT;
+  OP(SetArray) {
+    if (!Sp[-1].isArray())
+      RAISE(RtError::NotAnArray);
+    --Sp;
+    Glob[Ip->A] = std::move(*Sp);
+  }
+  NEXT;
+  OP(DeclareArray) Glob[Ip->A] = Value::emptyArray(); NEXT;
+  OP(ArrayGet) Sp[-1] = rt::arrayGet(Glob[Ip->A], Sp[-1]); NEXT;
+  OP(ArraySet) {
+    CHECK(rt::arraySet(Glob[Ip->A], Sp[-1], std::move(Sp[-2]), Limits));
+    Sp[-1].release();
+    Sp -= 2;
+  }
+  NEXT;
+  OP(ArrayPush) {
+    CHECK(rt::arrayPush(Glob[Ip->A], std::move(Sp[-1]), Limits));
+    --Sp;
+  }
+  NEXT;
+  OP(ArrayPop) {
+    Value V;
+    CHECK(rt::arrayPop(Glob[Ip->A], V));
+    new (Sp) Value(std::move(V));
+    ++Sp;
+  }
+  NEXT;
+  OP(ArrayShift) {
+    Value V;
+    CHECK(rt::arrayShift(Glob[Ip->A], V));
+    new (Sp) Value(std::move(V));
+    ++Sp;
+  }
+  NEXT;
+  OP(ArrayLen) PUSH_INT(rt::arrayLen(Glob[Ip->A])); NEXT;
+  OP(MakeArray) {
+    unsigned N = Ip->A;
+    Value A = Value::emptyArray();
+    auto &Items = A.array()->Items;
+    Items.resize(N);
+    rawMove(Items.data(), Sp - N, N);
+    Sp -= N;
+    new (Sp) Value(std::move(A));
+    ++Sp;
+  }
+  NEXT;
+
+  //===-- Hashes -----------------------------------------------------------===//
+  OP(GetHash) new (Sp) Value(rt::asHash(Glob[Ip->A])); ++Sp; NEXT;
+  OP(SetHash) {
+    if (!Sp[-1].isHash())
+      RAISE(RtError::NotAHash);
+    --Sp;
+    Glob[Ip->A] = std::move(*Sp);
+  }
+  NEXT;
+  OP(DeclareHash) Glob[Ip->A] = Value::emptyHash(); NEXT;
+  OP(HashGet) {
+    Value V;
+    CHECK(rt::hashGet(Glob[Ip->A], Sp[-1], V, Limits));
+    Sp[-1] = std::move(V);
+  }
+  NEXT;
+  OP(HashSet) {
+    CHECK(rt::hashSet(Glob[Ip->A], Sp[-1], std::move(Sp[-2]), Limits));
+    Sp[-1].release();
+    Sp -= 2;
+  }
+  NEXT;
+  OP(HashDelete) {
+    Value V;
+    CHECK(rt::hashDelete(Glob[Ip->A], Sp[-1], V, Limits));
+    Sp[-1] = std::move(V);
+  }
+  NEXT;
+  OP(HashExists) {
+    Value V;
+    CHECK(rt::hashExists(Glob[Ip->A], Sp[-1], V, Limits));
+    Sp[-1] = std::move(V);
+  }
+  NEXT;
+  OP(HashKeys) new (Sp) Value(rt::hashKeys(Glob[Ip->A])); ++Sp; NEXT;
+  OP(HashValues) new (Sp) Value(rt::hashValues(Glob[Ip->A])); ++Sp; NEXT;
+  OP(MakeHash) {
+    unsigned N = Ip->A;
+    Value H;
+    CHECK(rt::makeHash(Sp - 2 * N, N, H, Limits));
+    releaseRange(Sp - 2 * N, Sp);
+    Sp -= 2 * N;
+    new (Sp) Value(std::move(H));
+    ++Sp;
+  }
+  NEXT;
+
+  //===-- Arithmetic: int and float fast paths, else the runtime -----------===//
+  OP(Add) {
+    Value *A = Sp - 2, *B = Sp - 1;
+    if (A->K == ValueKind::Int && B->K == ValueKind::Int) {
+      A->I = wrapAdd(A->I, B->I);
+      --Sp;
+      NEXT;
+    }
+    if (A->K == ValueKind::Float && B->K == ValueKind::Float) {
+      A->F += B->F;
+      --Sp;
+      NEXT;
+    }
+    goto arith_slow;
+  }
+  OP(Sub) {
+    Value *A = Sp - 2, *B = Sp - 1;
+    if (A->K == ValueKind::Int && B->K == ValueKind::Int) {
+      A->I = static_cast<int64_t>(uint64_t(A->I) - uint64_t(B->I));
+      --Sp;
+      NEXT;
+    }
+    if (A->K == ValueKind::Float && B->K == ValueKind::Float) {
+      A->F -= B->F;
+      --Sp;
+      NEXT;
+    }
+    goto arith_slow;
+  }
+  OP(Mul) {
+    Value *A = Sp - 2, *B = Sp - 1;
+    if (A->K == ValueKind::Int && B->K == ValueKind::Int) {
+      A->I = static_cast<int64_t>(uint64_t(A->I) * uint64_t(B->I));
+      --Sp;
+      NEXT;
+    }
+    if (A->K == ValueKind::Float && B->K == ValueKind::Float) {
+      A->F *= B->F;
+      --Sp;
+      NEXT;
+    }
+    goto arith_slow;
+  }
+  OP(Div) {
+    Value *A = Sp - 2, *B = Sp - 1;
+    if (A->K == ValueKind::Int && B->K == ValueKind::Int && B->I > 0) {
+      A->I /= B->I;
+      --Sp;
+      NEXT;
+    }
+    if (A->K == ValueKind::Float && B->K == ValueKind::Float) {
+      A->F /= B->F;
+      --Sp;
+      NEXT;
+    }
+    goto arith_slow;
+  }
+  OP(Mod) {
+    Value *A = Sp - 2, *B = Sp - 1;
+    if (A->K == ValueKind::Int && B->K == ValueKind::Int && B->I > 0) {
+      A->I %= B->I;
+      --Sp;
+      NEXT;
+    }
+    goto arith_slow;
+  }
+  OP(Pow) goto arith_slow;
+arith_slow : {
+  Value R;
+  CHECK(rt::arith(Ip->Op, Sp[-2], Sp[-1], R));
+  Sp[-1].release();
+  --Sp;
+  Sp[-1] = std::move(R);
+}
+  NEXT;
+  OP(Negate) {
+    Value *A = Sp - 1;
+    if (A->K == ValueKind::Int)
+      A->I = static_cast<int64_t>(0 - uint64_t(A->I));
+    else if (A->K == ValueKind::Float)
+      A->F = -A->F;
+    else
+      *A = rt::unary(Opcode::Negate, *A);
+  }
+  NEXT;
+  OP(Inc) {
+    Value *A = Sp - 1;
+    if (A->K == ValueKind::Int)
+      A->I = wrapAdd(A->I, 1);
+    else
+      *A = rt::unary(Opcode::Inc, *A);
+  }
+  NEXT;
+  OP(Dec) {
+    Value *A = Sp - 1;
+    if (A->K == ValueKind::Int)
+      A->I = wrapAdd(A->I, -1);
+    else
+      *A = rt::unary(Opcode::Dec, *A);
+  }
+  NEXT;
+
+  //===-- Strings ----------------------------------------------------------===//
+  OP(Concat) {
+    CHECK(rt::concat(Sp[-2], Sp[-1], Limits));
+    Sp[-1].release();
+    --Sp;
+  }
+  NEXT;
+  OP(StringRepeat) {
+    Value R;
+    CHECK(rt::stringRepeat(Sp[-2], Sp[-1], R, Limits));
+    Sp[-1].release();
+    --Sp;
+    Sp[-1] = std::move(R);
+  }
+  NEXT;
+  OP(StringLen) {
+    Value R;
+    CHECK(rt::stringLen(Sp[-1], R, Limits));
+    Sp[-1] = std::move(R);
+  }
+  NEXT;
+
+  //===-- Comparison -------------------------------------------------------===//
+#define NUM_COMPARE(Name, CmpOp)                                               \
+  OP(Name) {                                                                   \
+    Value *A = Sp - 2, *B = Sp - 1;                                            \
+    bool R;                                                                    \
+    if (A->K == ValueKind::Int && B->K == ValueKind::Int)                      \
+      R = A->I CmpOp B->I;                                                     \
+    else if (A->K == ValueKind::Float && B->K == ValueKind::Float)             \
+      R = A->F CmpOp B->F;                                                     \
+    else                                                                       \
+      R = rt::numCompare(Opcode::Name, *A, *B);                                \
+    B->release();                                                              \
+    A->release();                                                              \
+    A->I = R;                                                                  \
+    A->K = ValueKind::Bool;                                                    \
+    --Sp;                                                                      \
+  }                                                                            \
+  NEXT;
+  NUM_COMPARE(NumEq, ==)
+  NUM_COMPARE(NumNe, !=)
+  NUM_COMPARE(NumLt, <)
+  NUM_COMPARE(NumGt, >)
+  NUM_COMPARE(NumLe, <=)
+  NUM_COMPARE(NumGe, >=)
+#undef NUM_COMPARE
+  OP(Spaceship) {
+    int64_t R = rt::spaceship(Sp[-2], Sp[-1]);
+    Sp[-1].release();
+    --Sp;
+    Sp[-1].release();
+    Sp[-1].I = R;
+    Sp[-1].K = ValueKind::Int;
+  }
+  NEXT;
+  OP(StrEq) goto str_compare;
+  OP(StrNe) goto str_compare;
+  OP(StrLt) goto str_compare;
+  OP(StrGt) goto str_compare;
+  OP(StrLe) goto str_compare;
+  OP(StrGe) goto str_compare;
+  OP(StrCmp) goto str_compare;
+str_compare : {
+  Value R;
+  CHECK(rt::strCompare(Ip->Op, Sp[-2], Sp[-1], R, Limits));
+  Sp[-1].release();
+  --Sp;
+  Sp[-1] = std::move(R);
+}
+  NEXT;
+
+  //===-- Logic and bits ---------------------------------------------------===//
+  OP(LogNot) {
+    bool R = !fastTruthy(Sp[-1]);
+    Sp[-1].release();
+    Sp[-1].I = R;
+    Sp[-1].K = ValueKind::Bool;
+  }
+  NEXT;
+  OP(LogAnd) {
+    bool R = fastTruthy(Sp[-2]) && fastTruthy(Sp[-1]);
+    Sp[-1].release();
+    --Sp;
+    Sp[-1].release();
+    Sp[-1].I = R;
+    Sp[-1].K = ValueKind::Bool;
+  }
+  NEXT;
+  OP(LogOr) {
+    bool R = fastTruthy(Sp[-2]) || fastTruthy(Sp[-1]);
+    Sp[-1].release();
+    --Sp;
+    Sp[-1].release();
+    Sp[-1].I = R;
+    Sp[-1].K = ValueKind::Bool;
+  }
+  NEXT;
+  OP(BitAnd) goto bit_op;
+  OP(BitOr) goto bit_op;
+  OP(BitXor) goto bit_op;
+  OP(Shl) goto bit_op;
+  OP(Shr) goto bit_op;
+bit_op : {
+  int64_t R = rt::bitop(Ip->Op, Sp[-2], Sp[-1]);
+  Sp[-1].release();
+  --Sp;
+  Sp[-1].release();
+  Sp[-1].I = R;
+  Sp[-1].K = ValueKind::Int;
+}
+  NEXT;
+  OP(BitNot) {
+    int64_t R = ~toInt(Sp[-1]);
+    Sp[-1].release();
+    Sp[-1].I = R;
+    Sp[-1].K = ValueKind::Int;
+  }
+  NEXT;
+
+  //===-- Control flow -----------------------------------------------------===//
+  OP(Jump) BRANCH(CodeBase + Ip->Target);
+  OP(JumpIfTrue) {
+    --Sp;
+    bool T = fastTruthy(*Sp);
+    Sp->release();
+    if (T)
+      BRANCH(CodeBase + Ip->Target);
+  }
+  NEXT;
+  OP(JumpIfFalse) {
+    --Sp;
+    bool T = fastTruthy(*Sp);
+    Sp->release();
+    if (!T)
+      BRANCH(CodeBase + Ip->Target);
+  }
+  NEXT;
+  OP(JumpIfTrueKeep) {
+    if (fastTruthy(Sp[-1]))
+      BRANCH(CodeBase + Ip->Target);
+  }
+  NEXT;
+  OP(JumpIfFalseKeep) {
+    if (!fastTruthy(Sp[-1]))
+      BRANCH(CodeBase + Ip->Target);
+  }
+  NEXT;
+
+  //===-- Functions and scopes ---------------------------------------------===//
+  OP(Call) {
+    uint32_t F = Ip->A;
+    const FnRt &Fn = Funcs[F];
+    if (Frames.size() + 1 >= MaxDepth)
+      RAISE(RtError::CallDepth);
+    if (--Fuel == 0)
+      RAISE(RtError::BudgetExhausted);
+    unsigned Argc = Ip->U8;
+    size_t ArgsAt = static_cast<size_t>(Sp - Stack.Mem) - Argc;
+    if (SlotTop + Fn.NumSlots > MaxSlotValues ||
+        ArgsAt + Fn.MaxStack > MaxStackValues ||
+        !Slots.reserve(SlotTop + Fn.NumSlots + 1) ||
+        !Stack.reserve(ArgsAt + Fn.MaxStack + 1))
+      RAISE(RtError::CallDepth);
+    ++NumCalls;
+    ++Out.CallCounts[F];
+    Frames.push_back({Ip + 1, CurFunc, static_cast<uint32_t>(Scopes.size()),
+                      FrameSlots, CurSlots, StackBase});
+    Value *Args = Stack.Mem + ArgsAt;
+    SlotPtr = Slots.Mem + SlotTop;
+    rawMove(SlotPtr, Args, Argc);
+    setUndef(SlotPtr + Argc, Fn.NumSlots - Argc);
+    FrameSlots = CurSlots = SlotTop;
+    SlotTop += Fn.NumSlots;
+    StackBase = ArgsAt;
+    Sp = Args;
+    CurFunc = F;
+    JUMP(CodeBase + Fn.Entry);
+  }
+  OP(Return) RetVal = Value(); goto do_return;
+  OP(ReturnValue) --Sp; RetVal = std::move(*Sp); goto do_return;
+do_return : {
+  // A return discards the activation's operand stack and open scopes.
+  releaseRange(Stack.Mem + StackBase, Sp);
+  releaseRange(Slots.Mem + FrameSlots, Slots.Mem + SlotTop);
+  SlotTop = FrameSlots;
+  Sp = Stack.Mem + StackBase;
+  if (Frames.empty())
+    goto finish;
+  const CallFrame &F = Frames.back();
+  Scopes.resize(F.ScopeBase);
+  new (Sp) Value(std::move(RetVal));
+  ++Sp;
+  StackBase = F.StackBase;
+  FrameSlots = F.FrameSlots;
+  CurSlots = F.CurSlots;
+  SlotPtr = Slots.Mem + CurSlots;
+  CurFunc = F.Func;
+  Ip = F.RetIp;
+  Frames.pop_back();
+  ++NumOps;
+  DISPATCH();
+}
+  OP(PushFrame) {
+    uint32_t N = Funcs[CurFunc].NumSlots;
+    if (SlotTop + N > MaxSlotValues || !Slots.reserve(SlotTop + N + 1))
+      RAISE(RtError::CallDepth);
+    Scopes.push_back(CurSlots);
+    CurSlots = SlotTop;
+    SlotTop += N;
+    SlotPtr = Slots.Mem + CurSlots;
+    setUndef(SlotPtr, N);
+  }
+  NEXT;
+  OP(PopFrame) {
+    releaseRange(Slots.Mem + CurSlots, Slots.Mem + SlotTop);
+    SlotTop = CurSlots;
+    CurSlots = Scopes.back();
+    Scopes.pop_back();
+    SlotPtr = Slots.Mem + CurSlots;
+    Value *Keep = Stack.Mem + StackBase + Ip->A;
+    releaseRange(Keep, Sp);
+    Sp = Keep;
+  }
+  NEXT;
+
+  //===-- Input and output -------------------------------------------------===//
+  OP(Print) goto print;
+  OP(PrintLn) goto print;
+print : {
+  unsigned N = Ip->U8;
+  size_t Start = Output.Buf.size();
+  for (Value *V = Sp - N; V < Sp; ++V)
+    if (!appendStr(Output.Buf, *V, Output.Buf.size() + Limits.MaxStr)) {
+      Output.Buf.resize(Start);
+      RAISE(RtError::StringLimit);
+    }
+  if (Ip->Op == Opcode::PrintLn)
+    Output.Buf.push_back('\n');
+  releaseRange(Sp - N, Sp);
+  Sp -= N;
+  Output.maybeFlush();
+}
+  NEXT;
+  OP(ReadLine) {
+    Output.flush();
+    std::string Line;
+    bool TooLong;
+    if (Input.readLine(Line, Limits.MaxStr, TooLong)) {
+      if (TooLong)
+        RAISE(RtError::StringLimit);
+      new (Sp) Value(Value::string(Line));
+    } else {
+      Sp->K = ValueKind::Undef;
+    }
+    ++Sp;
+  }
+  NEXT;
+
+  //===-- Collections ------------------------------------------------------===//
+  OP(Range) {
+    Value R;
+    CHECK(rt::range(Sp[-2], Sp[-1], nullptr, R, Limits));
+    Sp[-1].release();
+    --Sp;
+    Sp[-1] = std::move(R);
+  }
+  NEXT;
+  OP(RangeStep) {
+    Value R;
+    CHECK(rt::range(Sp[-3], Sp[-2], &Sp[-1], R, Limits));
+    releaseRange(Sp - 2, Sp);
+    Sp -= 2;
+    Sp[-1] = std::move(R);
+  }
+  NEXT;
+
+  //===-- Fused superinstructions: exactly their expansions ----------------===//
+  OP(PreIncSlot) {
+    Value &S = SlotPtr[Ip->A];
+    if (S.K == ValueKind::Int)
+      S.I = wrapAdd(S.I, 1);
+    else
+      S = rt::unary(Opcode::Inc, S);
+    new (Sp) Value(S);
+    ++Sp;
+  }
+  NEXT;
+  OP(PreIncSlotVoid) {
+    Value &S = SlotPtr[Ip->A];
+    if (S.K == ValueKind::Int)
+      S.I = wrapAdd(S.I, 1);
+    else
+      S = rt::unary(Opcode::Inc, S);
+  }
+  NEXT;
+  OP(AddAssignSlotVoid) {
+    Value &A = SlotPtr[Ip->A];
+    const Value &B = SlotPtr[Ip->B];
+    if (A.K == ValueKind::Int && B.K == ValueKind::Int) {
+      A.I = wrapAdd(A.I, B.I);
+    } else if (A.K == ValueKind::Float && B.K == ValueKind::Float) {
+      A.F += B.F;
+    } else {
+      Value R;
+      CHECK(rt::arith(Opcode::Add, A, B, R));
+      A = std::move(R);
+    }
+  }
+  NEXT;
+  OP(SlotLtIntJumpIfFalse) {
+    const Value &S = SlotPtr[Ip->A];
+    bool Lt = S.K == ValueKind::Int
+                  ? S.I < Ip->Imm32
+                  : rt::numCompare(Opcode::NumLt, S, Value::integer(Ip->Imm32));
+    if (!Lt)
+      BRANCH(CodeBase + Ip->Target);
+  }
+  NEXT;
+  OP(SlotIncLtIntJumpBack) {
+    Value &S = SlotPtr[Ip->A];
+    bool Lt;
+    if (S.K == ValueKind::Int) {
+      S.I = wrapAdd(S.I, 1);
+      Lt = S.I < Ip->Imm32;
+    } else {
+      S = rt::unary(Opcode::Inc, S);
+      Lt = rt::numCompare(Opcode::NumLt, S, Value::integer(Ip->Imm32));
+    }
+    if (Lt)
+      BRANCH(CodeBase + Ip->Target);
+  }
+  NEXT;
+  OP(AccumSumLoop) {
+    Value &Sum = SlotPtr[Ip->A];
+    Value &I = SlotPtr[Ip->B];
+    int64_t K = Ip->Imm32;
+    if (Ip->A != Ip->B && Sum.K == ValueKind::Int && I.K == ValueKind::Int) {
+      if (I.I < K) {
+        // sum of I.I .. K-1 in closed form; exact in 128 bits, then wrapped
+        // to 64 like the step-by-step loop.
+        __int128 N = static_cast<__int128>(K) - I.I;
+        __int128 T = N * (static_cast<__int128>(I.I) + K - 1) / 2;
+        Sum.I = wrapAdd(Sum.I, static_cast<int64_t>(static_cast<uint64_t>(
+                                   static_cast<unsigned __int128>(T))));
+        I.I = K;
+      }
+    } else {
+      const Value Limit = Value::integer(K), One = Value::integer(1);
+      while (rt::numCompare(Opcode::NumLt, I, Limit)) {
+        if (--Fuel == 0)
+          RAISE(RtError::BudgetExhausted);
+        Value R;
+        CHECK(rt::arith(Opcode::Add, Sum, I, R));
+        Sum = std::move(R);
+        CHECK(rt::arith(Opcode::Add, I, One, R));
+        I = std::move(R);
+      }
+    }
+  }
+  NEXT;
+  OP(ConcatConstLoop) {
+    Value &S = SlotPtr[Ip->B];
+    Value &I = SlotPtr[Ip->C];
+    const Value &Piece = Consts[Ip->A];
+    int64_t Lim = Ip->Imm32;
+    if (Ip->B != Ip->C && I.K == ValueKind::Int) {
+      if (I.I < Lim) {
+        CHECK(rt::concatRepeat(S, Piece, uint64_t(Lim) - uint64_t(I.I),
+                               Limits));
+        I.I = Lim;
+      }
+    } else {
+      const Value Limit = Value::integer(Lim), One = Value::integer(1);
+      while (rt::numCompare(Opcode::NumLt, I, Limit)) {
+        if (--Fuel == 0)
+          RAISE(RtError::BudgetExhausted);
+        CHECK(rt::concat(S, Piece, Limits));
+        Value R;
+        CHECK(rt::arith(Opcode::Add, I, One, R));
+        I = std::move(R);
+      }
+    }
+  }
+  NEXT;
+  OP(PushIntRangeLoop) {
+    Value &I = SlotPtr[Ip->B];
+    Value &G = Glob[Ip->A];
+    int64_t K = Ip->Imm32;
+    if (I.K == ValueKind::Int) {
+      if (I.I < K) {
+        uint64_t N = uint64_t(K) - uint64_t(I.I);
+        if (G.isUndef())
+          G = Value::emptyArray();
+        else if (!G.isArray())
+          RAISE(RtError::NotAnArray);
+        ArrayObj *A = G.mutableArray();
+        if (N > Limits.MaxArr - A->Items.size())
+          RAISE(RtError::ArrayLimit);
+        A->Items.reserve(A->Items.size() + N);
+        for (int64_t V = I.I; V < K; ++V)
+          A->Items.push_back(Value::integer(V));
+        I.I = K;
+      }
+    } else {
+      const Value Limit = Value::integer(K), One = Value::integer(1);
+      while (rt::numCompare(Opcode::NumLt, I, Limit)) {
+        if (--Fuel == 0)
+          RAISE(RtError::BudgetExhausted);
+        CHECK(rt::arrayPush(G, Value(I), Limits));
+        Value R;
+        CHECK(rt::arith(Opcode::Add, I, One, R));
+        I = std::move(R);
+      }
+    }
+  }
+  NEXT;
+
+  //===-- Status, builtins and extensions ----------------------------------===//
+  OP(SetStatus) {
+    Status = static_cast<int32_t>(static_cast<uint32_t>(toInt(Sp[-1])));
+    --Sp;
+    Sp->release();
+  }
+  NEXT;
+  OP(GetStatus) {
+    Sp->I = Status;
+    Sp->K = ValueKind::Status;
+    ++Sp;
+  }
+  NEXT;
+  OP(CallBuiltin) {
+    unsigned N = Ip->U8;
+    uint16_t Id = Ip->A;
+    Value R;
+    if (Id < FirstHostBuiltin) {
+      CHECK(rt::callBuiltin(Id, Sp - N, R, Limits));
+    } else {
+      HostCall HC(Sp - N, N, Id, 0);
+      R = Vm.Builtins[Id - FirstHostBuiltin](HC);
+      if (HC.failed()) {
+        HostMessage = HC.error();
+        RAISE(RtError::Host);
+      }
+    }
+    releaseRange(Sp - N, Sp);
+    Sp -= N;
+    new (Sp) Value(std::move(R));
+    ++Sp;
+  }
+  NEXT;
+  OP(Extended) goto extended;
+  OP(ExtendedWide) goto extended;
+extended : {
+  const ExtRt &X = Ext[Ip->B];
+  HostCall HC(Sp - X.Pops, X.Pops, Ip->A,
+              Ip->Op == Opcode::Extended ? Ip->U8 : Ip->U64);
+  (*X.Fn)(HC);
+  if (HC.failed()) {
+    HostMessage = HC.error();
+    RAISE(RtError::Host);
+  }
+  if (HC.Results.size() != X.Pushes) {
+    HostMessage = "extended op " + std::to_string(Ip->A) + " handler returned " +
+                  std::to_string(HC.Results.size()) + " values, declared " +
+                  std::to_string(X.Pushes);
+    RAISE(RtError::Host);
+  }
+  releaseRange(Sp - X.Pops, Sp);
+  Sp -= X.Pops;
+  for (Value &V : HC.Results) {
+    new (Sp) Value(std::move(V));
+    ++Sp;
+  }
+}
+  NEXT;
+
+#if !FUSEVM_COMPUTED_GOTO
+  }
+#endif
+
+raise : {
+  StackTop = static_cast<size_t>(Sp - Stack.Mem);
+  Out.Status = Status;
+  Out.Stats.InterpOps += NumOps;
+  Out.Stats.Calls += NumCalls;
+  Out.Stats.BackEdges += BackEdges;
+  std::string Msg = Err == RtError::Host ? HostMessage : rtErrorMessage(Err);
+  return runtimeError(Ip, Msg);
+}
+finish:
+  StackTop = 0;
+  Scopes.clear();
+  Out.Result = std::move(RetVal);
+  Out.Status = Status;
+  Out.Stats.InterpOps += NumOps;
+  Out.Stats.Calls += NumCalls;
+  Out.Stats.BackEdges += BackEdges;
+  Output.flush();
+  return llvm::Error::success();
+}
+
+llvm::Error VM::run(const Chunk &C, const RunOptions &Opts, RunResult &Out) {
+  llvm::Expected<VerifyInfo> Info = verify(C, Env);
+  if (!Info)
+    return Info.takeError();
+  Interpreter I(*this, C, *Info, Opts, Out);
+  return I.run();
+}
+
+} // namespace fusevm

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Run the public conformance suite (../shared/conformance, README there).
+
+Each test NAME has NAME.fasm, NAME.out (exact stdout), and optionally
+NAME.code (exit code, else 0), NAME.err (a phrase stderr must contain),
+NAME.args (one argument per line) and NAME.in (stdin bytes).
+
+Every test runs once per execution mode given with --mode (repeatable):
+a `fusevm --jit=MODE` flag, or `fbc` (compile with fusevmc to .fbc first,
+then run the binary with the interpreter: the binary path). Prints one line
+per failure and a closing line "conformance: N passed, M failed".
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+
+def run_one(args, name, mode, tmp):
+    base = os.path.join(args.suite, name)
+    def read(ext, binary=False):
+        p = base + "." + ext
+        if not os.path.exists(p):
+            return None
+        with open(p, "rb") as f:
+            data = f.read()
+        return data if binary else data.decode("utf-8", "replace")
+
+    want_out = read("out", True) or b""
+    want_code = int((read("code") or "0").strip())
+    want_err = (read("err") or "").strip()
+    prog_args = []
+    a = read("args")
+    if a is not None:
+        prog_args = a.split("\n")
+        if prog_args and prog_args[-1] == "":
+            prog_args.pop()
+    stdin = read("in", True) or b""
+
+    program = base + ".fasm"
+    extra = []
+    if mode == "fbc":
+        fbc = os.path.join(tmp, name + ".fbc")
+        c = subprocess.run([args.fusevmc, program, "-o", fbc],
+                           capture_output=True, timeout=args.timeout)
+        if c.returncode != 0:
+            # Rejected input must be rejected the same way by the compiler.
+            if want_code == 65 and c.returncode == 65 and \
+                    want_err in c.stderr.decode("utf-8", "replace") and not want_out:
+                return None
+            return "fusevmc exit %d: %s" % (c.returncode, c.stderr.decode()[:300])
+        program = fbc
+    else:
+        extra = ["--jit=" + mode]
+    cmd = [args.fusevm] + extra + [program, "--"] + prog_args
+    try:
+        p = subprocess.run(cmd, input=stdin, capture_output=True,
+                           timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return "timed out after %ss" % args.timeout
+    problems = []
+    if p.stdout != want_out:
+        problems.append("stdout differs:\n--- want\n%s\n--- got\n%s" % (
+            want_out.decode("utf-8", "replace")[:600],
+            p.stdout.decode("utf-8", "replace")[:600]))
+    if p.returncode != want_code:
+        problems.append("exit code %d, want %d" % (p.returncode, want_code))
+    err = p.stderr.decode("utf-8", "replace")
+    if want_err and want_err not in err:
+        problems.append("stderr lacks %r: %s" % (want_err, err[:300]))
+    return "; ".join(problems) if problems else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fusevm", required=True)
+    ap.add_argument("--fusevmc", required=True)
+    ap.add_argument("--suite", required=True)
+    ap.add_argument("--mode", action="append", default=[])
+    ap.add_argument("--timeout", type=float, default=60)
+    ap.add_argument("only", nargs="*", help="test names (default: all)")
+    args = ap.parse_args()
+    modes = args.mode or ["off"]
+    names = args.only or sorted(
+        f[:-5] for f in os.listdir(args.suite) if f.endswith(".fasm"))
+    if not names:
+        print("conformance: no tests found in " + args.suite)
+        return 1
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in modes:
+            for name in names:
+                why = run_one(args, name, mode, tmp)
+                if why is None:
+                    passed += 1
+                else:
+                    failed += 1
+                    print("FAIL %s [%s]: %s" % (name, mode, why))
+    print("conformance: %d tests x %d modes (%s)" % (len(names), len(modes),
+                                                     ", ".join(modes)))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

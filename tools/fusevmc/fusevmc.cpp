@@ -1,0 +1,146 @@
+//===- fusevmc.cpp - Compile a fusevm program -----------------------------===//
+//
+// \file
+// fusevmc [options] PROGRAM -o OUTPUT   (spec/cli.md)
+//
+// Loads text or binary, verifies it, and writes the requested form. Nothing
+// is written when anything fails.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fusevm/Asm/Assembler.h"
+#include "fusevm/Bytecode/Fbc.h"
+#include "fusevm/Config.h"
+#include "fusevm/Core/Diag.h"
+#include "fusevm/Verify/Verifier.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+using namespace fusevm;
+
+namespace {
+/// CLI11 2.3 has no App::usage(); this prints our usage line instead.
+class UsageFormatter : public CLI::Formatter {
+public:
+  explicit UsageFormatter(std::string Usage) : Usage(std::move(Usage)) {}
+  std::string make_usage(const CLI::App *, std::string) const override {
+    return Usage + "\n";
+  }
+
+private:
+  std::string Usage;
+};
+} // namespace
+
+static std::string emitFromExtension(const std::string &Out) {
+  if (Out == "-")
+    return "asm";
+  auto EndsWith = [&](const char *S) {
+    std::string Suffix(S);
+    return Out.size() >= Suffix.size() &&
+           Out.compare(Out.size() - Suffix.size(), Suffix.size(), Suffix) == 0;
+  };
+  if (EndsWith(".fbc"))
+    return "fbc";
+  if (EndsWith(".fasm"))
+    return "asm";
+  if (EndsWith(".ll"))
+    return "llvm";
+  if (EndsWith(".o"))
+    return "obj";
+  size_t Slash = Out.find_last_of('/');
+  std::string Base = Slash == std::string::npos ? Out : Out.substr(Slash + 1);
+  return Base.find('.') == std::string::npos ? "exe" : "";
+}
+
+int main(int argc, char **argv) {
+  CLI::App App{"fusevmc - compile fusevm bytecode", "fusevmc"};
+  App.formatter(std::make_shared<UsageFormatter>(
+      "Usage: fusevmc [options] PROGRAM -o OUTPUT\n"
+      "  PROGRAM is a .fasm or .fbc file, or - for standard input;\n"
+      "  OUTPUT - writes to standard output."));
+  App.footer(
+      "--emit defaults from OUTPUT's extension: .fbc -> fbc, .fasm -> asm\n"
+      "(and - -> asm). The llvm, obj and exe kinds need the code generator,\n"
+      "which is not built yet.\n"
+      "Exit codes: 0 success, 64 usage error, 65 input rejected, 66 input\n"
+      "cannot be opened, 74 output cannot be written.");
+  std::string Input, Output, Emit;
+  std::vector<std::string> HostBuiltins;
+  App.add_option("PROGRAM", Input, "Input program (.fasm or .fbc)")
+      ->required();
+  App.add_option("-o", Output, "Output file")->required()->type_name("OUTPUT");
+  App.add_option("--emit", Emit, "Output kind: fbc (binary) or asm (text)")
+      ->type_name("KIND");
+  App.add_option("--host-builtin", HostBuiltins,
+                 "Accept host builtin ID (>= 256) taking ARGC arguments "
+                 "(ARGC -1: any) when verifying; repeatable")
+      ->type_name("ID:ARGC");
+  App.set_version_flag("--version",
+                       std::string("fusevmc ") + FUSEVM_VERSION_STRING +
+                           " (instruction set and .fbc format version " +
+                           std::to_string(FormatVersion) + ")");
+  try {
+    App.parse(argc, argv);
+  } catch (const CLI::CallForHelp &E) {
+    return App.exit(E);
+  } catch (const CLI::CallForVersion &E) {
+    std::printf("%s\n", E.what());
+    return ExitOk;
+  } catch (const CLI::ParseError &E) {
+    std::fprintf(stderr, "fusevmc: error: %s\n", E.what());
+    return ExitUsage;
+  }
+
+  if (Emit.empty())
+    Emit = emitFromExtension(Output);
+  if (Emit == "llvm" || Emit == "obj" || Emit == "exe") {
+    std::fprintf(stderr,
+                 "fusevmc: error: --emit=%s: the code generator is not built "
+                 "yet (this build emits fbc and asm)\n",
+                 Emit.c_str());
+    return ExitUsage;
+  }
+  if (Emit != "fbc" && Emit != "asm") {
+    std::fprintf(stderr,
+                 Emit.empty()
+                     ? "fusevmc: error: cannot tell the output kind from '%s'; "
+                       "use --emit=fbc or --emit=asm\n"
+                     : "fusevmc: error: --emit=%s: unknown kind (fbc, asm, "
+                       "llvm, obj, exe)\n",
+                 Emit.empty() ? Output.c_str() : Emit.c_str());
+    return ExitUsage;
+  }
+
+  HostEnv Env;
+  for (const std::string &B : HostBuiltins) {
+    size_t Colon = B.find(':');
+    try {
+      if (Colon == std::string::npos)
+        throw std::invalid_argument("");
+      int Id = std::stoi(B.substr(0, Colon));
+      int Argc = std::stoi(B.substr(Colon + 1));
+      if (Id < FirstHostBuiltin || Id > 65535 || Argc < -1 || Argc > 255)
+        throw std::out_of_range("");
+      Env.Builtins[static_cast<uint16_t>(Id)] = Argc;
+    } catch (const std::exception &) {
+      std::fprintf(stderr,
+                   "fusevmc: error: --host-builtin=%s: expected ID:ARGC with "
+                   "ID 256-65535 and ARGC -1-255\n",
+                   B.c_str());
+      return ExitUsage;
+    }
+  }
+
+  llvm::Expected<Chunk> C = loadProgram(Input);
+  if (!C)
+    return reportError(C.takeError(), "fusevmc");
+  if (llvm::Expected<VerifyInfo> V = verify(*C, Env); !V)
+    return reportError(V.takeError(), "fusevmc");
+  std::string Bytes = Emit == "fbc" ? writeFbc(*C) : disassemble(*C);
+  if (llvm::Error E = writeFileAtomic(Output, Bytes))
+    return reportError(std::move(E), "fusevmc");
+  return ExitOk;
+}
