@@ -266,7 +266,7 @@ bool Assembler::number(const Token &T, int64_t Min, uint64_t Max,
   else
     Ok = Mag <= Max;
   if (!Ok) {
-    error(std::string(What) + " " + T.Text + " is out of range (" +
+    error(T.Text + " is out of range for " + What + " (" +
           std::to_string(Min) + " to " + std::to_string(Max) + ")");
     return false;
   }
@@ -297,17 +297,17 @@ bool Assembler::operand(Instr &I, unsigned Index, const Token &T,
     break;
   case OperandKind::Byte:
   case OperandKind::Argc:
-    if (!number(T, 0, 255, V, "a count (0-255)"))
+    if (!number(T, 0, 255, V, "a count"))
       return false;
     break;
   case OperandKind::Count:
   case OperandKind::Builtin:
   case OperandKind::ExtId:
-    if (!number(T, 0, 65535, V, "a number (0-65535)"))
+    if (!number(T, 0, 65535, V, "a 16-bit operand"))
       return false;
     break;
   case OperandKind::Slot:
-    if (!number(T, 0, 65535, V, "a slot index (0-65535)"))
+    if (!number(T, 0, 65535, V, "a slot index"))
       return false;
     break;
   case OperandKind::F64: {
@@ -422,7 +422,7 @@ void Assembler::directive(const std::vector<Token> &T) {
       return;
     }
     uint64_t N;
-    if (!number(T[2], 0, 255, N, "an arity (0-255)"))
+    if (!number(T[2], 0, 255, N, "an arity"))
       return;
     B.beginFunction(T[1].Text, static_cast<unsigned>(N));
   } else if (D == ".end") {
@@ -518,7 +518,9 @@ llvm::Expected<Chunk> Assembler::run() {
   llvm::Expected<Chunk> C = B.finish();
   if (!C) {
     llvm::handleAllErrors(C.takeError(), [&](const FvmError &E) {
-      Errors.push_back({E.Line, E.Message});
+      // Undefined labels were reported above, by name.
+      if (E.Message.rfind("jump to a label", 0) != 0)
+        Errors.push_back({E.Line, E.Message});
     });
   }
   if (Errors.empty())

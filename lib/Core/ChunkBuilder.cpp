@@ -13,11 +13,8 @@ ChunkBuilder::ChunkBuilder(std::string SourceName) {
 }
 
 void ChunkBuilder::errorAt(uint32_t Line, std::string Message) {
-  if (HasError)
-    return;
-  HasError = true;
-  ErrLine = Line;
-  ErrMessage = std::move(Message);
+  if (Errors.size() < 50)
+    Errors.push_back({Line, std::move(Message)});
 }
 
 static std::string constKey(const Value &V) {
@@ -222,9 +219,13 @@ llvm::Expected<Chunk> ChunkBuilder::finish() {
   }
   if (C.Ops.size() > UINT32_MAX / 2)
     errorAt(0, "too many ops");
-  if (HasError)
-    return makeError(ExitRejected, C.SourceName, ErrLine, ErrMessage);
-  return std::move(C);
+  if (Errors.empty())
+    return std::move(C);
+  llvm::Error All = llvm::Error::success();
+  for (auto &[Line, Msg] : Errors)
+    All = llvm::joinErrors(std::move(All),
+                           makeError(ExitRejected, C.SourceName, Line, Msg));
+  return All;
 }
 
 } // namespace fusevm

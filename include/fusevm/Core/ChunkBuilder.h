@@ -73,7 +73,7 @@ public:
 
   /// Number of ops emitted so far.
   uint32_t size() const { return static_cast<uint32_t>(C.Ops.size()); }
-  /// Reports an error at the current line (the first one wins).
+  /// Reports an error at the current line; finish() returns them all.
   void error(std::string Message) { errorAt(CurLine, std::move(Message)); }
 
   llvm::Expected<Chunk> finish();
@@ -110,9 +110,7 @@ private:
   std::unordered_map<std::string, uint16_t> NameIndex;
   std::map<std::pair<uint8_t, std::string>, uint16_t> ConstIndex;
   std::map<std::string, uint32_t> FunctionLine;
-  bool HasError = false;
-  uint32_t ErrLine = 0;
-  std::string ErrMessage;
+  std::vector<std::pair<uint32_t, std::string>> Errors; ///< line, message
 };
 
 } // namespace fusevm
