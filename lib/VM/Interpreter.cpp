@@ -193,7 +193,8 @@ struct ValueStack {
 };
 
 inline void rawMove(Value *Dst, const Value *Src, size_t N) {
-  std::memcpy(static_cast<void *>(Dst), static_cast<const void *>(Src),
+  if (N) // memcpy with a null pointer is undefined even for 0 bytes
+    std::memcpy(static_cast<void *>(Dst), static_cast<const void *>(Src),
               N * sizeof(Value));
 }
 inline void setUndef(Value *V, size_t N) {
