@@ -145,32 +145,6 @@ Value loadConstant(Reader &R, uint32_t Index) {
   }
 }
 
-int operandBytes(OperandKind K) {
-  switch (K) {
-  case OperandKind::None:
-    return 0;
-  case OperandKind::I64:
-  case OperandKind::F64:
-  case OperandKind::U64:
-    return 8;
-  case OperandKind::I32:
-  case OperandKind::Target:
-    return 4;
-  case OperandKind::Byte:
-  case OperandKind::Argc:
-    return 1;
-  case OperandKind::Count:
-  case OperandKind::Const:
-  case OperandKind::Name:
-  case OperandKind::Slot:
-  case OperandKind::Func:
-  case OperandKind::Builtin:
-  case OperandKind::ExtId:
-    return 2;
-  }
-  return 0;
-}
-
 void saveOp(OutArchive &A, const Instr &I) {
   A(static_cast<uint8_t>(I.Op));
   for (unsigned N = 0; N < numOperands(I.Op); ++N) {

@@ -140,42 +140,20 @@ uint64_t Chunk::opHash() const {
     E.u8(static_cast<uint8_t>(I.Op));
     for (unsigned N = 0; N < numOperands(I.Op); ++N) {
       uint64_t V = getOperand(I, N);
-      switch (opInfo(I.Op).Operands[N]) {
-      case OperandKind::None:
-        break;
-      case OperandKind::I64:
-      case OperandKind::U64:
-        E.u64(V);
-        break;
-      case OperandKind::F64:
-        E.f64(I.F64);
-        break;
-      case OperandKind::I32:
-      case OperandKind::Target:
-        E.u32(static_cast<uint32_t>(V));
-        break;
-      case OperandKind::Byte:
-      case OperandKind::Argc:
-        E.u8(static_cast<uint8_t>(V));
-        break;
-      case OperandKind::Count:
-      case OperandKind::Slot:
-      case OperandKind::Builtin:
-      case OperandKind::ExtId:
-        E.u16(static_cast<uint16_t>(V));
-        break;
-      case OperandKind::Const:
+      OperandKind K = opInfo(I.Op).Operands[N];
+      if (K == OperandKind::Const) {
         // Constants and names enter by value, so the pools' order and
         // unused entries do not change the hash.
         if (V < Constants.size())
           E.constant(Constants[V]);
         else
           E.u8(0xFF);
-        break;
-      case OperandKind::Name:
-      case OperandKind::Func:
+      } else if (K == OperandKind::Name || K == OperandKind::Func) {
         E.bytes(NameAt(V));
-        break;
+      } else if (K == OperandKind::F64) {
+        E.f64(I.F64);
+      } else {
+        E.le(V, static_cast<int>(operandBytes(K)));
       }
     }
   }

@@ -554,48 +554,26 @@ dispatch_switch:
   NEXT;
 
   //===-- Arithmetic: int and float fast paths, else the runtime -----------===//
-  OP(Add) {
-    Value *A = Sp - 2, *B = Sp - 1;
-    if (A->K == ValueKind::Int && B->K == ValueKind::Int) {
-      A->I = wrapAdd(A->I, B->I);
-      --Sp;
-      NEXT;
-    }
-    if (A->K == ValueKind::Float && B->K == ValueKind::Float) {
-      A->F += B->F;
-      --Sp;
-      NEXT;
-    }
-    goto arith_slow;
+#define ARITH_FAST(Name, IntExpr, FloatOp)                                     \
+  OP(Name) {                                                                   \
+    Value *A = Sp - 2, *B = Sp - 1;                                            \
+    if (A->K == ValueKind::Int && B->K == ValueKind::Int) {                    \
+      A->I = static_cast<int64_t>(IntExpr);                                    \
+      --Sp;                                                                    \
+      NEXT;                                                                    \
+    }                                                                          \
+    if (A->K == ValueKind::Float && B->K == ValueKind::Float) {                \
+      A->F FloatOp B->F;                                                       \
+      --Sp;                                                                    \
+      NEXT;                                                                    \
+    }                                                                          \
+    goto arith_slow;                                                           \
   }
-  OP(Sub) {
-    Value *A = Sp - 2, *B = Sp - 1;
-    if (A->K == ValueKind::Int && B->K == ValueKind::Int) {
-      A->I = static_cast<int64_t>(uint64_t(A->I) - uint64_t(B->I));
-      --Sp;
-      NEXT;
-    }
-    if (A->K == ValueKind::Float && B->K == ValueKind::Float) {
-      A->F -= B->F;
-      --Sp;
-      NEXT;
-    }
-    goto arith_slow;
-  }
-  OP(Mul) {
-    Value *A = Sp - 2, *B = Sp - 1;
-    if (A->K == ValueKind::Int && B->K == ValueKind::Int) {
-      A->I = static_cast<int64_t>(uint64_t(A->I) * uint64_t(B->I));
-      --Sp;
-      NEXT;
-    }
-    if (A->K == ValueKind::Float && B->K == ValueKind::Float) {
-      A->F *= B->F;
-      --Sp;
-      NEXT;
-    }
-    goto arith_slow;
-  }
+  // Integer ops wrap: computed in uint64_t, where C++ defines overflow.
+  ARITH_FAST(Add, uint64_t(A->I) + uint64_t(B->I), +=)
+  ARITH_FAST(Sub, uint64_t(A->I) - uint64_t(B->I), -=)
+  ARITH_FAST(Mul, uint64_t(A->I) * uint64_t(B->I), *=)
+#undef ARITH_FAST
   OP(Div) {
     Value *A = Sp - 2, *B = Sp - 1;
     if (A->K == ValueKind::Int && B->K == ValueKind::Int && B->I > 0) {

@@ -9,11 +9,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "fusevm/Bytecode/Fbc.h"
-#include "fusevm/Config.h"
 #include "fusevm/Core/Diag.h"
 #include "fusevm/VM/VM.h"
 
-#include <CLI/CLI.hpp>
+#include "ToolSupport.h"
 
 #include <chrono>
 #include <cstdio>
@@ -21,19 +20,6 @@
 
 using namespace fusevm;
 
-namespace {
-/// CLI11 2.3 has no App::usage(); this prints our usage line instead.
-class UsageFormatter : public CLI::Formatter {
-public:
-  explicit UsageFormatter(std::string Usage) : Usage(std::move(Usage)) {}
-  std::string make_usage(const CLI::App *, std::string) const override {
-    return Usage + "\n";
-  }
-
-private:
-  std::string Usage;
-};
-} // namespace
 
 static void printStats(const RunStats &S) {
   std::fprintf(
@@ -53,10 +39,10 @@ static void printStats(const RunStats &S) {
 
 int main(int argc, char **argv) {
   CLI::App App{"fusevm - run fusevm bytecode (.fasm text or .fbc binary)", "fusevm"};
-  App.formatter(std::make_shared<UsageFormatter>(
+  tools::setupApp(App, "fusevm",
       "Usage: fusevm [options] PROGRAM [--] [ARGS...]\n"
             "  PROGRAM is a .fasm or .fbc file, or - for standard input;\n"
-            "  ARGS become the global array ARGV."));
+            "  ARGS become the global array ARGV.");
   App.prefix_command(); // PROGRAM and everything after it are the program's
   App.footer(
       "Exit codes: the program's status & 255 when it ends normally;\n"
@@ -80,21 +66,8 @@ int main(int argc, char **argv) {
                "At exit, print one JSON object of counters on stderr");
   App.add_flag("--print-result", PrintResult,
                "Print to_str of main's result and a newline at the end");
-  App.set_version_flag("--version",
-                       std::string("fusevm ") + FUSEVM_VERSION_STRING +
-                           " (instruction set and .fbc format version " +
-                           std::to_string(FormatVersion) + ")");
-  try {
-    App.parse(argc, argv);
-  } catch (const CLI::CallForHelp &E) {
-    return App.exit(E);
-  } catch (const CLI::CallForVersion &E) {
-    std::printf("%s\n", E.what());
-    return ExitOk;
-  } catch (const CLI::ParseError &E) {
-    std::fprintf(stderr, "fusevm: error: %s\n", E.what());
-    return ExitUsage;
-  }
+  if (int Code = tools::parseArgs(App, "fusevm", argc, argv); Code >= 0)
+    return Code;
 
   std::vector<std::string> Rest = App.remaining();
   if (!Rest.empty() && Rest[0] == "--")

@@ -10,29 +10,15 @@
 
 #include "fusevm/Asm/Assembler.h"
 #include "fusevm/Bytecode/Fbc.h"
-#include "fusevm/Config.h"
 #include "fusevm/Core/Diag.h"
 #include "fusevm/Verify/Verifier.h"
 
-#include <CLI/CLI.hpp>
+#include "ToolSupport.h"
 
 #include <cstdio>
 
 using namespace fusevm;
 
-namespace {
-/// CLI11 2.3 has no App::usage(); this prints our usage line instead.
-class UsageFormatter : public CLI::Formatter {
-public:
-  explicit UsageFormatter(std::string Usage) : Usage(std::move(Usage)) {}
-  std::string make_usage(const CLI::App *, std::string) const override {
-    return Usage + "\n";
-  }
-
-private:
-  std::string Usage;
-};
-} // namespace
 
 static std::string emitFromExtension(const std::string &Out) {
   if (Out == "-")
@@ -57,10 +43,10 @@ static std::string emitFromExtension(const std::string &Out) {
 
 int main(int argc, char **argv) {
   CLI::App App{"fusevmc - compile fusevm bytecode", "fusevmc"};
-  App.formatter(std::make_shared<UsageFormatter>(
+  tools::setupApp(App, "fusevmc",
       "Usage: fusevmc [options] PROGRAM -o OUTPUT\n"
       "  PROGRAM is a .fasm or .fbc file, or - for standard input;\n"
-      "  OUTPUT - writes to standard output."));
+      "  OUTPUT - writes to standard output.");
   App.footer(
       "--emit defaults from OUTPUT's extension: .fbc -> fbc, .fasm -> asm\n"
       "(and - -> asm). The llvm, obj and exe kinds need the code generator,\n"
@@ -78,21 +64,8 @@ int main(int argc, char **argv) {
                  "Accept host builtin ID (>= 256) taking ARGC arguments "
                  "(ARGC -1: any) when verifying; repeatable")
       ->type_name("ID:ARGC");
-  App.set_version_flag("--version",
-                       std::string("fusevmc ") + FUSEVM_VERSION_STRING +
-                           " (instruction set and .fbc format version " +
-                           std::to_string(FormatVersion) + ")");
-  try {
-    App.parse(argc, argv);
-  } catch (const CLI::CallForHelp &E) {
-    return App.exit(E);
-  } catch (const CLI::CallForVersion &E) {
-    std::printf("%s\n", E.what());
-    return ExitOk;
-  } catch (const CLI::ParseError &E) {
-    std::fprintf(stderr, "fusevmc: error: %s\n", E.what());
-    return ExitUsage;
-  }
+  if (int Code = tools::parseArgs(App, "fusevmc", argc, argv); Code >= 0)
+    return Code;
 
   if (Emit.empty())
     Emit = emitFromExtension(Output);

@@ -158,6 +158,33 @@ constexpr OperandField operandField(Opcode Op, unsigned Index) {
   return OperandField::None;
 }
 
+/// Bytes an operand of kind \p K takes in .fbc files and in the op hash.
+constexpr unsigned operandBytes(OperandKind K) {
+  switch (K) {
+  case OperandKind::None:
+    return 0;
+  case OperandKind::I64:
+  case OperandKind::F64:
+  case OperandKind::U64:
+    return 8;
+  case OperandKind::I32:
+  case OperandKind::Target:
+    return 4;
+  case OperandKind::Byte:
+  case OperandKind::Argc:
+    return 1;
+  case OperandKind::Count:
+  case OperandKind::Const:
+  case OperandKind::Name:
+  case OperandKind::Slot:
+  case OperandKind::Func:
+  case OperandKind::Builtin:
+  case OperandKind::ExtId:
+    return 2;
+  }
+  return 0;
+}
+
 /// Reads operand \p Index of \p I as an unsigned 64-bit pattern.
 uint64_t getOperand(const Instr &I, unsigned Index);
 /// Stores \p V (already range-checked for its kind) as operand \p Index.
