@@ -635,7 +635,23 @@ arith_slow : {
 
   //===-- Strings ----------------------------------------------------------===//
   OP(Concat) {
-    CHECK(rt::concat(Sp[-2], Sp[-1], Limits));
+    // `s = s . x`: when the next op stores into the slot or global the left
+    // operand was read from, that reference is dead already; dropping it
+    // first leaves the string one owner, so it grows in place (amortised
+    // O(1) appends instead of a copy each time). Nothing can observe the
+    // slot in between: the store is the next op, and an error ends the run.
+    Value &L = Sp[-2];
+    if (L.K == ValueKind::Str && L.P->RefCount == 2) {
+      const Instr &Next = Ip[1];
+      Value *Dead = Next.Op == Opcode::SetSlot  ? &SlotPtr[Next.A]
+                    : Next.Op == Opcode::SetVar ? &Glob[Next.A]
+                                                : nullptr;
+      if (Dead && Dead->K == ValueKind::Str && Dead->P == L.P) {
+        --L.P->RefCount;
+        Dead->K = ValueKind::Undef;
+      }
+    }
+    CHECK(rt::concat(L, Sp[-1], Limits));
     Sp[-1].release();
     --Sp;
   }

@@ -6,8 +6,8 @@ NAME.code (exit code, else 0), NAME.err (a phrase stderr must contain),
 NAME.args (one argument per line) and NAME.in (stdin bytes).
 
 Every test runs once per execution mode given with --mode (repeatable):
-a `fusevm --jit=MODE` flag, or `fbc` (compile with fusevmc to .fbc first,
-then run the binary with the interpreter: the binary path). Prints one line
+a `fusevm --jit=MODE` flag, `fbc` (compile with fusevmc to .fbc first, then
+run the binary) or `fuse` (the same through `fusevmc --fuse`). Prints one line
 per failure and a closing line "conformance: N passed, M failed".
 """
 import argparse
@@ -40,9 +40,10 @@ def run_one(args, name, mode, tmp):
 
     program = base + ".fasm"
     extra = []
-    if mode == "fbc":
-        fbc = os.path.join(tmp, name + ".fbc")
-        c = subprocess.run([args.fusevmc, program, "-o", fbc],
+    if mode in ("fbc", "fuse"):
+        fbc = os.path.join(tmp, name + "." + mode + ".fbc")
+        flags = ["--fuse"] if mode == "fuse" else []
+        c = subprocess.run([args.fusevmc] + flags + [program, "-o", fbc],
                            capture_output=True, timeout=args.timeout)
         if c.returncode != 0:
             # Rejected input must be rejected the same way by the compiler.

@@ -10,6 +10,7 @@
 
 #include "fusevm/Asm/Assembler.h"
 #include "fusevm/Bytecode/Fbc.h"
+#include "fusevm/Bytecode/Fuse.h"
 #include "fusevm/Core/Diag.h"
 #include "fusevm/Verify/Verifier.h"
 
@@ -55,11 +56,15 @@ int main(int argc, char **argv) {
       "cannot be opened, 74 output cannot be written.");
   std::string Input, Output, Emit;
   std::vector<std::string> HostBuiltins;
+  bool Fuse = false;
   App.add_option("PROGRAM", Input, "Input program (.fasm or .fbc)")
       ->required();
   App.add_option("-o", Output, "Output file")->required()->type_name("OUTPUT");
   App.add_option("--emit", Emit, "Output kind: fbc (binary) or asm (text)")
       ->type_name("KIND");
+  App.add_flag("--fuse", Fuse,
+               "Rewrite unfused op sequences into the fused superinstructions "
+               "of isa.md where exactly equivalent");
   App.add_option("--host-builtin", HostBuiltins,
                  "Accept host builtin ID (>= 256) taking ARGC arguments "
                  "(ARGC -1: any) when verifying; repeatable")
@@ -112,6 +117,17 @@ int main(int argc, char **argv) {
     return reportError(C.takeError(), "fusevmc");
   if (llvm::Expected<VerifyInfo> V = verify(*C, Env); !V)
     return reportError(V.takeError(), "fusevmc");
+  if (Fuse) {
+    *C = fuseChunk(*C);
+    // The rewrite must keep the chunk valid; if it ever did not, that is a
+    // bug here, reported rather than written out.
+    if (llvm::Expected<VerifyInfo> V = verify(*C, Env); !V) {
+      llvm::consumeError(V.takeError());
+      std::fprintf(stderr, "fusevmc: error: internal error: --fuse produced "
+                           "a chunk that fails verification\n");
+      return ExitRejected;
+    }
+  }
   std::string Bytes = Emit == "fbc" ? writeFbc(*C) : disassemble(*C);
   if (llvm::Error E = writeFileAtomic(Output, Bytes))
     return reportError(std::move(E), "fusevmc");

@@ -265,3 +265,15 @@ TEST(Ops, StatsCountOps) {
   EXPECT_EQ(O.Result.CallCounts[1], 1u);
   EXPECT_EQ(O.Result.LoopCounts[2], 9u);
 }
+
+TEST(Ops, InPlaceAppendKeepsValueSemantics) {
+  // s = s . x appends in place only when no other name holds the string.
+  Outcome O = runText("LoadConst \"ab\"\nSetSlot 0\nGetSlot 0\nSetSlot 1\n"
+                      "GetSlot 0\nLoadConst \"c\"\nConcat\nSetSlot 0\n"
+                      "GetSlot 0\nLoadConst \"d\"\nConcat\nSetSlot 0\n"
+                      "GetSlot 0\nSetVar g\nGetVar g\nLoadConst \"e\"\nConcat\n"
+                      "SetVar g\nGetSlot 0\nLoadConst \"!\"\nConcat\nSetSlot 2\n"
+                      "GetSlot 0\nGetSlot 1\nGetVar g\nGetSlot 2\nPrintLn 4\n");
+  EXPECT_EQ(O.Err, "");
+  EXPECT_EQ(O.Out, "abcdababcdeabcd!\n");
+}
