@@ -22,7 +22,9 @@
 //     `SlotIncLtIntJumpBack i k L+1` (the entry test stays at L).
 //
 // A sequence is matched only if no jump lands on any of its ops but the
-// first, so every path through it is the one the fused op implements.
+// first, so every path through it is the one the fused op implements. A
+// fused op keeps the line of its one component that can fail (Concat,
+// ArrayPush; the others cannot), so runtime errors name the same line.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,6 +40,9 @@ namespace {
 struct Replacement {
   uint32_t Start, Len;
   std::vector<Instr> With; ///< branch targets in the old numbering
+  /// Offset of the op whose line the fused op keeps: the one that can raise
+  /// a runtime error, so diagnostics name the same line as unfused code.
+  uint32_t LineFrom = 0;
 };
 
 std::vector<bool> jumpTargets(const Chunk &C) {
@@ -70,7 +75,7 @@ Chunk apply(const Chunk &C, std::vector<Replacement> &Reps) {
         Map[I + J] = static_cast<uint32_t>(Out.Ops.size());
       for (const Instr &N : Reps[R].With) {
         Out.Ops.push_back(N);
-        Out.Lines.push_back(C.Lines[I]);
+        Out.Lines.push_back(C.Lines[I + Reps[R].LineFrom]);
       }
       I += Reps[R].Len;
       ++R;
@@ -191,8 +196,8 @@ Chunk loopLevel(const Chunk &C, FuseStats *S) {
       continue;
     uint32_t BodyLen = E - 2 - (L + 1);
     auto Body = [&](uint32_t J) -> const Instr & { return O[L + 1 + J]; };
-    auto Loop = [&](Instr N) {
-      Reps.push_back({L, E - L, {N}});
+    auto Loop = [&](Instr N, uint32_t LineFrom = 0) {
+      Reps.push_back({L, E - L, {N}, LineFrom});
       if (S)
         ++S->Fused[static_cast<unsigned>(N.Op)];
       L = E - 1;
@@ -215,7 +220,7 @@ Chunk loopLevel(const Chunk &C, FuseStats *S) {
         N.B = Body(0).A;
         N.C = Ctr;
         N.Imm32 = K;
-        Loop(N);
+        Loop(N, /*the Concat*/ 3);
         continue;
       }
       if (BodyLen == 2 && Body(0).Op == Opcode::GetSlot &&
@@ -224,7 +229,7 @@ Chunk loopLevel(const Chunk &C, FuseStats *S) {
         N.A = Body(1).A;
         N.B = Ctr;
         N.Imm32 = K;
-        Loop(N);
+        Loop(N, /*the ArrayPush*/ 2);
         continue;
       }
     }

@@ -20,9 +20,11 @@
 
 #include "fusevm/VM/VM.h"
 
+#include "fusevm/Bytecode/Fuse.h"
 #include "fusevm/Core/Diag.h"
 #include "fusevm/VM/Runtime.h"
 
+#include <cassert>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -226,6 +228,9 @@ public:
   llvm::Error run();
 
 private:
+  /// The dispatch loop; CountOps = false leaves interp_ops at 0 and saves
+  /// a counter update per op.
+  template <bool CountOps> llvm::Error loop();
   llvm::Error prepare();
   llvm::Error runtimeError(const Instr *Ip, std::string Message);
 
@@ -311,13 +316,15 @@ llvm::Error Interpreter::runtimeError(const Instr *Ip, std::string Message) {
 #define NEXT                                                                   \
   do {                                                                         \
     ++Ip;                                                                      \
-    ++NumOps;                                                                  \
+    if constexpr (CountOps)                                                    \
+      ++NumOps;                                                                \
     DISPATCH();                                                                \
   } while (0)
 #define JUMP(Target)                                                           \
   do {                                                                         \
     Ip = (Target);                                                             \
-    ++NumOps;                                                                  \
+    if constexpr (CountOps)                                                    \
+      ++NumOps;                                                                \
     DISPATCH();                                                                \
   } while (0)
 #define RAISE(E)                                                               \
@@ -336,7 +343,7 @@ llvm::Error Interpreter::runtimeError(const Instr *Ip, std::string Message) {
   do {                                                                         \
     const Instr *T_ = (T);                                                     \
     if (T_ <= Ip) {                                                            \
-      ++Out.LoopCounts[T_ - CodeBase];                                         \
+      ++LoopCounts[T_ - CodeBase];                                             \
       ++BackEdges;                                                             \
       if (--Fuel == 0)                                                         \
         RAISE(RtError::BudgetExhausted);                                       \
@@ -367,6 +374,55 @@ static inline int64_t wrapAdd(int64_t A, int64_t B) {
 static inline bool fastTruthy(const Value &V) {
   return V.K == ValueKind::Bool ? V.I != 0 : truthy(V);
 }
+/// ArrayGet with an int index on an array: replaces the index at \p Top by
+/// the element (undef out of range). False: take the general path.
+static inline bool fastArrayGet(const Value &C, Value *Top) {
+  if (C.K != ValueKind::Array || Top->K != ValueKind::Int)
+    return false;
+  const auto &Items = static_cast<const ArrayObj *>(C.P)->Items;
+  if (uint64_t(Top->I) < Items.size())
+    new (Top) Value(Items[size_t(Top->I)]);
+  else
+    Top->K = ValueKind::Undef;
+  return true;
+}
+/// ArraySet of \p VI[0] at int index \p VI[1] into an array with a single
+/// owner, in range or appending. False: take the general path.
+static inline bool fastArraySet(Value &C, Value *VI, uint64_t MaxArr) {
+  if (C.K != ValueKind::Array || VI[1].K != ValueKind::Int ||
+      C.P->RefCount != 1)
+    return false;
+  auto &Items = static_cast<ArrayObj *>(C.P)->Items;
+  uint64_t I = uint64_t(VI[1].I);
+  if (I < Items.size()) {
+    Value &D = Items[size_t(I)];
+    D.release();
+    D.I = VI[0].I;
+    D.K = VI[0].K;
+    return true;
+  }
+  if (I == Items.size() && I < MaxArr) {
+    Items.emplace_back();
+    Items.back().I = VI[0].I;
+    Items.back().K = VI[0].K;
+    return true;
+  }
+  return false;
+}
+/// Moves the popped stack value at \p From into \p Dst (a slot or global).
+static inline void storeFrom(Value &Dst, Value *From) {
+  Dst.release();
+  Dst.I = From->I;
+  Dst.K = From->K;
+}
+/// truthy() of the popped stack value at \p V, releasing it.
+static inline bool popTruthy(Value *V) {
+  if (V->K == ValueKind::Bool)
+    return V->I != 0;
+  bool T = truthy(*V);
+  V->release();
+  return T;
+}
 static inline void rawSwap(Value *A, Value *B) {
   alignas(Value) unsigned char T[sizeof(Value)];
   std::memcpy(T, static_cast<void *>(A), sizeof(Value));
@@ -377,7 +433,10 @@ static inline void rawSwap(Value *A, Value *B) {
 llvm::Error Interpreter::run() {
   if (llvm::Error E = prepare())
     return E;
+  return Opts.CountOps ? loop<true>() : loop<false>();
+}
 
+template <bool CountOps> llvm::Error Interpreter::loop() {
   const Instr *const CodeBase = Code.data();
   const Value *const Consts = C.Constants.data();
   Value *const Glob = Globals.data();
@@ -387,6 +446,8 @@ llvm::Error Interpreter::run() {
   uint64_t Fuel = Opts.InstructionBudget ? Opts.InstructionBudget : UINT64_MAX;
   const uint32_t MaxDepth = Opts.MaxCallDepth ? Opts.MaxCallDepth : 1;
   int32_t Status = 0;
+  uint64_t *const LoopCounts = Out.LoopCounts.data();
+  uint64_t *const CallCounts = Out.CallCounts.data();
   RtError Err = RtError::None;
   Value RetVal;
 
@@ -408,7 +469,8 @@ llvm::Error Interpreter::run() {
   };
 #endif
 
-  ++NumOps;
+  if constexpr (CountOps)
+    ++NumOps;
   DISPATCH();
 #if !FUSEVM_COMPUTED_GOTO
 dispatch_switch:
@@ -445,12 +507,21 @@ dispatch_switch:
 
   //===-- Globals and slots ------------------------------------------------===//
   OP(GetVar) new (Sp) Value(Glob[Ip->A]); ++Sp; NEXT;
-  OP(SetVar) --Sp; Glob[Ip->A] = std::move(*Sp); NEXT;
-  OP(DeclareVar) --Sp; Glob[Ip->A] = std::move(*Sp); NEXT;
+  OP(SetVar) --Sp; storeFrom(Glob[Ip->A], Sp); NEXT;
+  OP(DeclareVar) --Sp; storeFrom(Glob[Ip->A], Sp); NEXT;
   OP(GetSlot) new (Sp) Value(SlotPtr[Ip->A]); ++Sp; NEXT;
-  OP(SetSlot) --Sp; SlotPtr[Ip->A] = std::move(*Sp); NEXT;
-  OP(SlotArrayGet) Sp[-1] = rt::arrayGet(SlotPtr[Ip->A], Sp[-1]); NEXT;
+  OP(SetSlot) --Sp; storeFrom(SlotPtr[Ip->A], Sp); NEXT;
+  OP(SlotArrayGet) {
+    if (fastArrayGet(SlotPtr[Ip->A], Sp - 1))
+      NEXT;
+    Sp[-1] = rt::arrayGet(SlotPtr[Ip->A], Sp[-1]);
+  }
+  NEXT;
   OP(SlotArraySet) {
+    if (fastArraySet(SlotPtr[Ip->A], Sp - 2, Limits.MaxArr)) {
+      Sp -= 2;
+      NEXT;
+    }
     CHECK(rt::arraySet(SlotPtr[Ip->A], Sp[-1], std::move(Sp[-2]), Limits));
     Sp[-1].release();
     Sp -= 2;
@@ -467,8 +538,17 @@ dispatch_switch:
   }
   NEXT;
   OP(DeclareArray) Glob[Ip->A] = Value::emptyArray(); NEXT;
-  OP(ArrayGet) Sp[-1] = rt::arrayGet(Glob[Ip->A], Sp[-1]); NEXT;
+  OP(ArrayGet) {
+    if (fastArrayGet(Glob[Ip->A], Sp - 1))
+      NEXT;
+    Sp[-1] = rt::arrayGet(Glob[Ip->A], Sp[-1]);
+  }
+  NEXT;
   OP(ArraySet) {
+    if (fastArraySet(Glob[Ip->A], Sp - 2, Limits.MaxArr)) {
+      Sp -= 2;
+      NEXT;
+    }
     CHECK(rt::arraySet(Glob[Ip->A], Sp[-1], std::move(Sp[-2]), Limits));
     Sp[-1].release();
     Sp -= 2;
@@ -676,14 +756,15 @@ arith_slow : {
   OP(Name) {                                                                   \
     Value *A = Sp - 2, *B = Sp - 1;                                            \
     bool R;                                                                    \
-    if (A->K == ValueKind::Int && B->K == ValueKind::Int)                      \
+    if (A->K == ValueKind::Int && B->K == ValueKind::Int) {                    \
       R = A->I CmpOp B->I;                                                     \
-    else if (A->K == ValueKind::Float && B->K == ValueKind::Float)             \
+    } else if (A->K == ValueKind::Float && B->K == ValueKind::Float) {         \
       R = A->F CmpOp B->F;                                                     \
-    else                                                                       \
+    } else {                                                                   \
       R = rt::numCompare(Opcode::Name, *A, *B);                                \
-    B->release();                                                              \
-    A->release();                                                              \
+      B->release();                                                            \
+      A->release();                                                            \
+    }                                                                          \
     A->I = R;                                                                  \
     A->K = ValueKind::Bool;                                                    \
     --Sp;                                                                      \
@@ -773,16 +854,14 @@ bit_op : {
   OP(Jump) BRANCH(CodeBase + Ip->Target);
   OP(JumpIfTrue) {
     --Sp;
-    bool T = fastTruthy(*Sp);
-    Sp->release();
+    bool T = popTruthy(Sp);
     if (T)
       BRANCH(CodeBase + Ip->Target);
   }
   NEXT;
   OP(JumpIfFalse) {
     --Sp;
-    bool T = fastTruthy(*Sp);
-    Sp->release();
+    bool T = popTruthy(Sp);
     if (!T)
       BRANCH(CodeBase + Ip->Target);
   }
@@ -814,7 +893,7 @@ bit_op : {
         !Stack.reserve(ArgsAt + Fn.MaxStack + 1))
       RAISE(RtError::CallDepth);
     ++NumCalls;
-    ++Out.CallCounts[F];
+    ++CallCounts[F];
     Frames.push_back({Ip + 1, CurFunc, static_cast<uint32_t>(Scopes.size()),
                       FrameSlots, CurSlots, StackBase});
     Value *Args = Stack.Mem + ArgsAt;
@@ -849,7 +928,8 @@ do_return : {
   CurFunc = F.Func;
   Ip = F.RetIp;
   Frames.pop_back();
-  ++NumOps;
+  if constexpr (CountOps)
+    ++NumOps;
   DISPATCH();
 }
   OP(PushFrame) {
@@ -1155,6 +1235,18 @@ llvm::Error VM::run(const Chunk &C, const RunOptions &Opts, RunResult &Out) {
   llvm::Expected<VerifyInfo> Info = verify(C, Env);
   if (!Info)
     return Info.takeError();
+  if (Opts.Superinstructions) {
+    // Pre-decode step: run the fused form. Fusion keeps a chunk valid; the
+    // second verification computes the facts for the fused ops.
+    Chunk Fused = fuseChunk(C);
+    llvm::Expected<VerifyInfo> FusedInfo = verify(Fused, Env);
+    if (FusedInfo) {
+      Interpreter I(*this, Fused, *FusedInfo, Opts, Out);
+      return I.run();
+    }
+    llvm::consumeError(FusedInfo.takeError());
+    assert(false && "fuseChunk produced a chunk that fails verification");
+  }
   Interpreter I(*this, C, *Info, Opts, Out);
   return I.run();
 }

@@ -42,24 +42,53 @@ Fate fuzzOne(const uint8_t *Data, size_t Size) {
   if (!Bin || Bin->opHash() != C->opHash())
     broken(".fbc round trip changes the chunk", Text);
 
-  VM Vm;
-  for (const ExtOpDecl &E : C->ExtOps)
-    Vm.registerExtOp(E.Id, [Pushes = E.Pushes](HostCall &Call) {
-      Call.Results.resize(Pushes);
-    });
-  RunOptions Opts;
-  Opts.InstructionBudget = 20000;
-  Opts.MaxCallDepth = 500;
-  Opts.MaxStringLen = 1 << 16;
-  Opts.MaxArrayLen = 1 << 12;
-  Opts.Output = [](std::string_view) {};
-  Opts.ReadLine = [](std::string &) { return false; };
-  RunResult R;
-  if (llvm::Error E = Vm.run(*C, Opts, R)) {
-    llvm::consumeError(std::move(E));
-    return Fate::RuntimeError;
+  // Run it plain and with superinstructions: same bytes out, same error.
+  struct Run {
+    std::string Out, Err;
+    bool Budget = false;
+    bool Failed = false;
+  } Runs[2];
+  for (int Fused = 0; Fused < 2; ++Fused) {
+    Run &Rn = Runs[Fused];
+    VM Vm;
+    for (const ExtOpDecl &E : C->ExtOps)
+      Vm.registerExtOp(E.Id, [Pushes = E.Pushes](HostCall &Call) {
+        Call.Results.resize(Pushes);
+      });
+    RunOptions Opts;
+    Opts.Superinstructions = Fused;
+    Opts.InstructionBudget = 20000;
+    Opts.MaxCallDepth = 500;
+    Opts.MaxStringLen = 1 << 16;
+    Opts.MaxArrayLen = 1 << 12;
+    Opts.Output = [&Rn](std::string_view S) {
+      if (Rn.Out.size() < (1 << 20))
+        Rn.Out.append(S);
+    };
+    Opts.ReadLine = [](std::string &) { return false; };
+    RunResult R;
+    if (llvm::Error E = Vm.run(*C, Opts, R)) {
+      Rn.Failed = true;
+      llvm::handleAllErrors(std::move(E), [&](const llvm::ErrorInfoBase &B) {
+        Rn.Err = B.message();
+      });
+      Rn.Budget = Rn.Err.find("instruction budget") != std::string::npos;
+    } else {
+      Rn.Out += "\n[result " + toStdString(R.Result).substr(0, 4096) +
+                " status " + std::to_string(R.Status) + "]";
+    }
   }
-  return Fate::Ran;
+  // The budget counts loop iterations, which fusion changes; compare only
+  // runs that did not run out of it, and programs that do not read clock().
+  bool ReadsClock = false;
+  for (const Instr &I : C->Ops)
+    ReadsClock |= I.Op == Opcode::CallBuiltin && I.A == 23;
+  if (!ReadsClock && !Runs[0].Budget && !Runs[1].Budget &&
+      (Runs[0].Out != Runs[1].Out || Runs[0].Err != Runs[1].Err))
+    broken("superinstructions change what the program does",
+           Text + "\n--- plain:\n" + Runs[0].Out + Runs[0].Err +
+               "\n--- fused:\n" + Runs[1].Out + Runs[1].Err);
+  return Runs[0].Failed ? Fate::RuntimeError : Fate::Ran;
 }
 
 } // namespace fusevm::fuzz

@@ -97,6 +97,7 @@ int main(int argc, char **argv) {
 
   RunOptions Opts;
   Opts.MaxCallDepth = MaxDepth;
+  Opts.CountOps = Stats;
   Opts.Args.assign(Rest.begin() + 1, Rest.end());
   if (!Opts.Args.empty() && Opts.Args[0] == "--")
     Opts.Args.erase(Opts.Args.begin());

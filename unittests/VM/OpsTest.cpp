@@ -7,6 +7,7 @@
 
 #include "TestUtil.h"
 
+#include "fusevm/Bytecode/Fuse.h"
 #include "fusevm/Verify/Verifier.h"
 
 #include <gtest/gtest.h>
@@ -276,4 +277,29 @@ TEST(Ops, InPlaceAppendKeepsValueSemantics) {
                       "GetSlot 0\nGetSlot 1\nGetVar g\nGetSlot 2\nPrintLn 4\n");
   EXPECT_EQ(O.Err, "");
   EXPECT_EQ(O.Out, "abcdababcdeabcd!\n");
+}
+
+TEST(Ops, FusedLoopsReportTheLineOfTheFailingOp) {
+  // A ConcatConstLoop fused from lines 6-18 fails in its Concat (line 12),
+  // with and without superinstructions, and in fusevmc --fuse output.
+  const char *Src = "LoadConst \"\"\nSetSlot 0\nLoadInt 0\nSetSlot 1\nl:\n"
+                    "GetSlot 1\nLoadInt 100\nNumLt\nJumpIfFalse d\nGetSlot 0\n"
+                    "LoadConst \"abcdefgh\"\nConcat\nSetSlot 0\nGetSlot 1\n"
+                    "LoadInt 1\nAdd\nSetSlot 1\nJump l\nd:\n";
+  Chunk C = assembleOk(Src);
+  Chunk F = fuseChunk(C);
+  bool HasLoop = false;
+  for (const Instr &I : F.Ops)
+    HasLoop |= I.Op == Opcode::ConcatConstLoop;
+  EXPECT_TRUE(HasLoop);
+  for (bool Fused : {false, true}) {
+    VM Vm;
+    RunOptions Opts;
+    Opts.MaxStringLen = 100;
+    Opts.Superinstructions = Fused;
+    Outcome O = runChunk(C, Vm, Opts);
+    EXPECT_EQ(O.Err, "t.fasm:12: error: string length limit exceeded") << Fused;
+    Outcome P = runChunk(F, Vm, Opts);
+    EXPECT_EQ(P.Err, "t.fasm:12: error: string length limit exceeded") << Fused;
+  }
 }

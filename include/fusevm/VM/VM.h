@@ -77,6 +77,13 @@ struct RunOptions {
   /// 0 = unlimited. Otherwise the run stops with a runtime error once this
   /// many backward branches, calls and fused-loop iterations have run.
   uint64_t InstructionBudget = 0;
+  /// Count executed ops into RunStats::InterpOps (`--stats`); off, the
+  /// interpreter saves the per-op update and the count stays 0.
+  bool CountOps = true;
+  /// Run the fused form of the chunk (fuseChunk, as `fusevmc --fuse`):
+  /// observably identical, fewer dispatches. interp_ops then counts the
+  /// fused ops executed.
+  bool Superinstructions = true;
   uint64_t MaxStringLen = MaxStringBytes;
   uint64_t MaxArrayLen = MaxArrayElements;
   /// Where Print/PrintLn output goes; default: standard output.
