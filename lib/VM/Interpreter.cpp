@@ -158,6 +158,41 @@ private:
   bool Eof = false;
 };
 
+/// Internal superinstructions, chosen at pre-decode (quicken()); never in a
+/// chunk or a file. Each replaces the first op of a sequence that no jump
+/// enters; the other ops stay in place, unexecuted, so op indices, jump
+/// targets, lines and counters do not move. Only sequences whose ops cannot
+/// fail qualify, so no diagnostic can change.
+#define FUSE_INTERNAL_OPS(X)                                                   \
+  X(GetSlot2)        /* GetSlot a; GetSlot b */                                \
+  X(SlotIntLtJF)     /* GetSlot s; LoadInt k; NumLt; JumpIfFalse t */          \
+  X(SlotIntLeJF)                                                               \
+  X(SlotIntGtJF)                                                               \
+  X(SlotIntGeJF)                                                               \
+  X(SlotIntEqJF)                                                               \
+  X(SlotIntNeJF)                                                               \
+  X(SlotSlotAddSet)  /* GetSlot a; GetSlot b; Add; SetSlot c */                \
+  X(SlotSlotSubSet)                                                            \
+  X(SlotSlotMulSet)                                                            \
+  X(AddSet)          /* Add; SetSlot c */                                      \
+  X(SubSet)                                                                    \
+  X(MulSet)                                                                    \
+  X(SlotIntAdd)      /* GetSlot s; LoadInt k; Add */                           \
+  X(SlotIntSub)                                                                \
+  X(IntModPos)       /* LoadInt k (k > 0); Mod */                              \
+  X(IntDivPos)       /* LoadInt k (k > 0); Div */                              \
+  X(SlotArrayGetG)   /* GetSlot s; ArrayGet a */
+
+enum InternalOp : unsigned {
+  InternalBase = NumOpcodes - 1,
+#define X(Name) IOp_##Name,
+  FUSE_INTERNAL_OPS(X)
+#undef X
+  InternalEnd
+};
+static_assert(InternalEnd <= 256, "internal ops must fit the opcode byte");
+constexpr Opcode internalOp(InternalOp I) { return static_cast<Opcode>(I); }
+
 struct FnRt {
   uint32_t Entry;
   uint32_t NumSlots;
@@ -232,6 +267,7 @@ private:
   /// a counter update per op.
   template <bool CountOps> llvm::Error loop();
   llvm::Error prepare();
+  void quicken();
   llvm::Error runtimeError(const Instr *Ip, std::string Message);
 
   VM &Vm;
@@ -295,7 +331,86 @@ llvm::Error Interpreter::prepare() {
     }
   Out.CallCounts.assign(C.Functions.size(), 0);
   Out.LoopCounts.assign(C.Ops.size(), 0);
+  if (Opts.Superinstructions)
+    quicken();
   return llvm::Error::success();
+}
+
+void Interpreter::quicken() {
+  const size_t N = Code.size();
+  // Ops 1 .. Len-1 of the sequence at I must not be entered by any jump.
+  auto Sealed = [&](size_t I, size_t Len) {
+    if (I + Len > N)
+      return false;
+    for (size_t J = I + 1; J < I + Len; ++J)
+      if (Info.Leader[J])
+        return false;
+    return true;
+  };
+  auto Op = [&](size_t I) { return I < N ? Code[I].Op : Opcode::Nop; };
+  for (size_t I = 0; I < N;) {
+    Instr &First = Code[I];
+    size_t Len = 0;
+    InternalOp Use = InternalBase;
+    if (First.Op == Opcode::GetSlot && Op(I + 1) == Opcode::LoadInt &&
+        Op(I + 3) == Opcode::JumpIfFalse && Sealed(I, 4)) {
+      switch (Op(I + 2)) {
+      case Opcode::NumLt: Use = IOp_SlotIntLtJF; break;
+      case Opcode::NumLe: Use = IOp_SlotIntLeJF; break;
+      case Opcode::NumGt: Use = IOp_SlotIntGtJF; break;
+      case Opcode::NumGe: Use = IOp_SlotIntGeJF; break;
+      case Opcode::NumEq: Use = IOp_SlotIntEqJF; break;
+      case Opcode::NumNe: Use = IOp_SlotIntNeJF; break;
+      default: break;
+      }
+      Len = 4;
+    }
+    if (Use == InternalBase && First.Op == Opcode::GetSlot &&
+        Op(I + 1) == Opcode::GetSlot && Op(I + 3) == Opcode::SetSlot &&
+        Sealed(I, 4)) {
+      Len = 4;
+      switch (Op(I + 2)) {
+      case Opcode::Add: Use = IOp_SlotSlotAddSet; break;
+      case Opcode::Sub: Use = IOp_SlotSlotSubSet; break;
+      case Opcode::Mul: Use = IOp_SlotSlotMulSet; break;
+      default: break;
+      }
+    }
+    if (Use == InternalBase && First.Op == Opcode::GetSlot &&
+        Op(I + 1) == Opcode::LoadInt && Sealed(I, 3)) {
+      Len = 3;
+      if (Op(I + 2) == Opcode::Add)
+        Use = IOp_SlotIntAdd;
+      else if (Op(I + 2) == Opcode::Sub)
+        Use = IOp_SlotIntSub;
+    }
+    if (Use == InternalBase && Sealed(I, 2)) {
+      Len = 2;
+      Opcode Next = Op(I + 1);
+      if (First.Op == Opcode::GetSlot && Next == Opcode::GetSlot)
+        Use = IOp_GetSlot2;
+      else if (First.Op == Opcode::GetSlot && Next == Opcode::ArrayGet)
+        Use = IOp_SlotArrayGetG;
+      else if (Next == Opcode::SetSlot && First.Op == Opcode::Add)
+        Use = IOp_AddSet;
+      else if (Next == Opcode::SetSlot && First.Op == Opcode::Sub)
+        Use = IOp_SubSet;
+      else if (Next == Opcode::SetSlot && First.Op == Opcode::Mul)
+        Use = IOp_MulSet;
+      else if (First.Op == Opcode::LoadInt && First.I64 > 0 &&
+               Next == Opcode::Mod)
+        Use = IOp_IntModPos; // a positive divisor: never "modulo by zero"
+      else if (First.Op == Opcode::LoadInt && First.I64 > 0 &&
+               Next == Opcode::Div)
+        Use = IOp_IntDivPos;
+    }
+    if (Use == InternalBase) {
+      ++I;
+      continue;
+    }
+    First.Op = internalOp(Use);
+    I += Len;
+  }
 }
 
 llvm::Error Interpreter::runtimeError(const Instr *Ip, std::string Message) {
@@ -309,9 +424,11 @@ llvm::Error Interpreter::runtimeError(const Instr *Ip, std::string Message) {
 #if FUSEVM_COMPUTED_GOTO
 #define DISPATCH() goto *Labels[static_cast<uint8_t>(Ip->Op)]
 #define OP(Name) L_##Name:
+#define IOP(Name) L_##Name:
 #else
 #define DISPATCH() goto dispatch_switch
 #define OP(Name) case Opcode::Name:
+#define IOP(Name) case internalOp(IOp_##Name):
 #endif
 #define NEXT                                                                   \
   do {                                                                         \
@@ -466,6 +583,9 @@ template <bool CountOps> llvm::Error Interpreter::loop() {
   static const void *const Labels[] = {
 #define FUSE_OP(Name, O1, O2, O3, O4, Pops, Pushes, Flags) &&L_##Name,
 #include "fusevm/Core/Ops.def"
+#define X(Name) &&L_##Name,
+      FUSE_INTERNAL_OPS(X)
+#undef X
   };
 #endif
 
@@ -1204,6 +1324,148 @@ extended : {
     ++Sp;
   }
 }
+  NEXT;
+
+  //===-- Internal superinstructions (see quicken()) -----------------------===//
+  IOP(GetSlot2) {
+    new (Sp) Value(SlotPtr[Ip->A]);
+    new (Sp + 1) Value(SlotPtr[Ip[1].A]);
+    Sp += 2;
+    Ip += 1;
+  }
+  NEXT;
+#define SLOT_INT_JF(Name, Cmp, CmpOp)                                          \
+  IOP(Name) {                                                                  \
+    const Value &S = SlotPtr[Ip->A];                                           \
+    int64_t K = Ip[1].I64;                                                     \
+    bool R = S.K == ValueKind::Int                                             \
+                 ? S.I CmpOp K                                                 \
+                 : rt::numCompare(Opcode::Cmp, S, Value::integer(K));          \
+    if (!R)                                                                    \
+      BRANCH(CodeBase + Ip[3].Target);                                         \
+    Ip += 3;                                                                   \
+  }                                                                            \
+  NEXT;
+  SLOT_INT_JF(SlotIntLtJF, NumLt, <)
+  SLOT_INT_JF(SlotIntLeJF, NumLe, <=)
+  SLOT_INT_JF(SlotIntGtJF, NumGt, >)
+  SLOT_INT_JF(SlotIntGeJF, NumGe, >=)
+  SLOT_INT_JF(SlotIntEqJF, NumEq, ==)
+  SLOT_INT_JF(SlotIntNeJF, NumNe, !=)
+#undef SLOT_INT_JF
+#define SLOT_SLOT_ARITH_SET(Name, Arith, IntExpr, FloatOp)                     \
+  IOP(Name) {                                                                  \
+    const Value &A = SlotPtr[Ip->A], &B = SlotPtr[Ip[1].A];                    \
+    Value &D = SlotPtr[Ip[3].A];                                               \
+    if (A.K == ValueKind::Int && B.K == ValueKind::Int) {                      \
+      int64_t R = static_cast<int64_t>(IntExpr);                               \
+      D.release();                                                             \
+      D.I = R;                                                                 \
+      D.K = ValueKind::Int;                                                    \
+    } else if (A.K == ValueKind::Float && B.K == ValueKind::Float) {           \
+      double R = A.F FloatOp B.F;                                              \
+      D.release();                                                             \
+      D.F = R;                                                                 \
+      D.K = ValueKind::Float;                                                  \
+    } else {                                                                   \
+      Value R;                                                                 \
+      CHECK(rt::arith(Opcode::Arith, A, B, R));                                \
+      D = std::move(R);                                                        \
+    }                                                                          \
+    Ip += 3;                                                                   \
+  }                                                                            \
+  NEXT;
+  SLOT_SLOT_ARITH_SET(SlotSlotAddSet, Add, uint64_t(A.I) + uint64_t(B.I), +)
+  SLOT_SLOT_ARITH_SET(SlotSlotSubSet, Sub, uint64_t(A.I) - uint64_t(B.I), -)
+  SLOT_SLOT_ARITH_SET(SlotSlotMulSet, Mul, uint64_t(A.I) * uint64_t(B.I), *)
+#undef SLOT_SLOT_ARITH_SET
+#define ARITH_SET(Name, Arith, IntExpr, FloatOp)                               \
+  IOP(Name) {                                                                  \
+    Value *A = Sp - 2, *B = Sp - 1;                                            \
+    Value &D = SlotPtr[Ip[1].A];                                               \
+    if (A->K == ValueKind::Int && B->K == ValueKind::Int) {                    \
+      int64_t R = static_cast<int64_t>(IntExpr);                               \
+      D.release();                                                             \
+      D.I = R;                                                                 \
+      D.K = ValueKind::Int;                                                    \
+    } else if (A->K == ValueKind::Float && B->K == ValueKind::Float) {         \
+      double R = A->F FloatOp B->F;                                            \
+      D.release();                                                             \
+      D.F = R;                                                                 \
+      D.K = ValueKind::Float;                                                  \
+    } else {                                                                   \
+      Value R;                                                                 \
+      CHECK(rt::arith(Opcode::Arith, *A, *B, R));                              \
+      B->release();                                                            \
+      A->release();                                                            \
+      D = std::move(R);                                                        \
+    }                                                                          \
+    Sp -= 2;                                                                   \
+    Ip += 1;                                                                   \
+  }                                                                            \
+  NEXT;
+  ARITH_SET(AddSet, Add, uint64_t(A->I) + uint64_t(B->I), +)
+  ARITH_SET(SubSet, Sub, uint64_t(A->I) - uint64_t(B->I), -)
+  ARITH_SET(MulSet, Mul, uint64_t(A->I) * uint64_t(B->I), *)
+#undef ARITH_SET
+#define SLOT_INT_ARITH(Name, Arith, IntExpr)                                   \
+  IOP(Name) {                                                                  \
+    const Value &S = SlotPtr[Ip->A];                                           \
+    int64_t K = Ip[1].I64;                                                     \
+    if (S.K == ValueKind::Int) {                                               \
+      Sp->I = static_cast<int64_t>(IntExpr);                                   \
+      Sp->K = ValueKind::Int;                                                  \
+    } else {                                                                   \
+      Value R;                                                                 \
+      CHECK(rt::arith(Opcode::Arith, S, Value::integer(K), R));                \
+      new (Sp) Value(std::move(R));                                            \
+    }                                                                          \
+    ++Sp;                                                                      \
+    Ip += 2;                                                                   \
+  }                                                                            \
+  NEXT;
+  SLOT_INT_ARITH(SlotIntAdd, Add, uint64_t(S.I) + uint64_t(K))
+  SLOT_INT_ARITH(SlotIntSub, Sub, uint64_t(S.I) - uint64_t(K))
+#undef SLOT_INT_ARITH
+  IOP(IntModPos) {
+    Value *A = Sp - 1;
+    if (A->K == ValueKind::Int) {
+      A->I %= Ip->I64;
+    } else {
+      Value R;
+      CHECK(rt::arith(Opcode::Mod, *A, Value::integer(Ip->I64), R));
+      *A = std::move(R);
+    }
+    Ip += 1;
+  }
+  NEXT;
+  IOP(IntDivPos) {
+    Value *A = Sp - 1;
+    if (A->K == ValueKind::Int) {
+      A->I /= Ip->I64;
+    } else {
+      Value R;
+      CHECK(rt::arith(Opcode::Div, *A, Value::integer(Ip->I64), R));
+      *A = std::move(R);
+    }
+    Ip += 1;
+  }
+  NEXT;
+  IOP(SlotArrayGetG) {
+    const Value &Index = SlotPtr[Ip->A];
+    const Value &G = Glob[Ip[1].A];
+    if (G.K == ValueKind::Array && Index.K == ValueKind::Int) {
+      const auto &Items = static_cast<const ArrayObj *>(G.P)->Items;
+      if (uint64_t(Index.I) < Items.size())
+        new (Sp) Value(Items[size_t(Index.I)]);
+      else
+        Sp->K = ValueKind::Undef;
+    } else {
+      new (Sp) Value(rt::arrayGet(G, Index));
+    }
+    ++Sp;
+    Ip += 1;
+  }
   NEXT;
 
 #if !FUSEVM_COMPUTED_GOTO
