@@ -181,7 +181,11 @@ private:
   X(SlotIntSub)                                                                \
   X(IntModPos)       /* LoadInt k (k > 0); Mod */                              \
   X(IntDivPos)       /* LoadInt k (k > 0); Div */                              \
-  X(SlotArrayGetG)   /* GetSlot s; ArrayGet a */
+  X(SlotArrayGetG)   /* GetSlot s; ArrayGet a */                              \
+  X(SlotArraySetG)   /* GetSlot s; ArraySet a (the value is on the stack) */ \
+  X(ImmSlotArraySet) /* LoadTrue|LoadFalse|LoadInt k; GetSlot s; ArraySet a */ \
+  X(PreIncJump)      /* PreIncSlotVoid s; Jump t */                           \
+  X(AddAssignJump)   /* AddAssignSlotVoid a b; Jump t */
 
 enum InternalOp : unsigned {
   InternalBase = NumOpcodes - 1,
@@ -376,6 +380,16 @@ void Interpreter::quicken() {
       default: break;
       }
     }
+    if (Use == InternalBase &&
+        (First.Op == Opcode::LoadTrue || First.Op == Opcode::LoadFalse ||
+         First.Op == Opcode::LoadInt) &&
+        Op(I + 1) == Opcode::GetSlot && Op(I + 2) == Opcode::ArraySet &&
+        Sealed(I, 3)) {
+      // U8 (unused by these ops) records which constant the op loads.
+      First.U8 = First.Op == Opcode::LoadInt ? 2 : First.Op == Opcode::LoadTrue;
+      Use = IOp_ImmSlotArraySet;
+      Len = 3;
+    }
     if (Use == InternalBase && First.Op == Opcode::GetSlot &&
         Op(I + 1) == Opcode::LoadInt && Sealed(I, 3)) {
       Len = 3;
@@ -391,6 +405,12 @@ void Interpreter::quicken() {
         Use = IOp_GetSlot2;
       else if (First.Op == Opcode::GetSlot && Next == Opcode::ArrayGet)
         Use = IOp_SlotArrayGetG;
+      else if (First.Op == Opcode::GetSlot && Next == Opcode::ArraySet)
+        Use = IOp_SlotArraySetG;
+      else if (First.Op == Opcode::PreIncSlotVoid && Next == Opcode::Jump)
+        Use = IOp_PreIncJump;
+      else if (First.Op == Opcode::AddAssignSlotVoid && Next == Opcode::Jump)
+        Use = IOp_AddAssignJump;
       else if (Next == Opcode::SetSlot && First.Op == Opcode::Add)
         Use = IOp_AddSet;
       else if (Next == Opcode::SetSlot && First.Op == Opcode::Sub)
@@ -493,7 +513,8 @@ static inline bool fastTruthy(const Value &V) {
 }
 /// ArrayGet with an int index on an array: replaces the index at \p Top by
 /// the element (undef out of range). False: take the general path.
-static inline bool fastArrayGet(const Value &C, Value *Top) {
+[[gnu::always_inline]] static inline bool fastArrayGet(const Value &C,
+                                                      Value *Top) {
   if (C.K != ValueKind::Array || Top->K != ValueKind::Int)
     return false;
   const auto &Items = static_cast<const ArrayObj *>(C.P)->Items;
@@ -503,9 +524,21 @@ static inline bool fastArrayGet(const Value &C, Value *Top) {
     Top->K = ValueKind::Undef;
   return true;
 }
+/// Appends \p V when \p I is one past the end (and within the limit).
+[[gnu::noinline]] static bool appendArraySet(std::vector<Value> &Items,
+                                             uint64_t I, const Value &V,
+                                             uint64_t MaxArr) {
+  if (I != Items.size() || I >= MaxArr)
+    return false;
+  Items.emplace_back();
+  Items.back().I = V.I;
+  Items.back().K = V.K;
+  return true;
+}
 /// ArraySet of \p VI[0] at int index \p VI[1] into an array with a single
 /// owner, in range or appending. False: take the general path.
-static inline bool fastArraySet(Value &C, Value *VI, uint64_t MaxArr) {
+[[gnu::always_inline]] static inline bool
+fastArraySet(Value &C, Value *VI, uint64_t MaxArr) {
   if (C.K != ValueKind::Array || VI[1].K != ValueKind::Int ||
       C.P->RefCount != 1)
     return false;
@@ -518,13 +551,7 @@ static inline bool fastArraySet(Value &C, Value *VI, uint64_t MaxArr) {
     D.K = VI[0].K;
     return true;
   }
-  if (I == Items.size() && I < MaxArr) {
-    Items.emplace_back();
-    Items.back().I = VI[0].I;
-    Items.back().K = VI[0].K;
-    return true;
-  }
-  return false;
+  return appendArraySet(Items, I, VI[0], MaxArr);
 }
 /// Moves the popped stack value at \p From into \p Dst (a slot or global).
 static inline void storeFrom(Value &Dst, Value *From) {
@@ -573,6 +600,7 @@ template <bool CountOps> llvm::Error Interpreter::loop() {
     return makeError(ExitRuntime, "out of memory");
   setUndef(Slots.Mem, Funcs[CurFunc].NumSlots);
   SlotTop = Funcs[CurFunc].NumSlots;
+  Frames.reserve(256);
   size_t FrameSlots = 0; // current function's slot base
   size_t CurSlots = 0;   // innermost open scope's slot base
   size_t StackBase = 0;  // current function's operand stack base
@@ -1007,18 +1035,28 @@ bit_op : {
       RAISE(RtError::BudgetExhausted);
     unsigned Argc = Ip->U8;
     size_t ArgsAt = static_cast<size_t>(Sp - Stack.Mem) - Argc;
-    if (SlotTop + Fn.NumSlots > MaxSlotValues ||
-        ArgsAt + Fn.MaxStack > MaxStackValues ||
-        !Slots.reserve(SlotTop + Fn.NumSlots + 1) ||
-        !Stack.reserve(ArgsAt + Fn.MaxStack + 1))
-      RAISE(RtError::CallDepth);
+    // One test on the common path; growth (and its limits) is rare.
+    if (__builtin_expect(SlotTop + Fn.NumSlots >= Slots.Cap ||
+                             ArgsAt + Fn.MaxStack >= Stack.Cap,
+                         0)) {
+      if (SlotTop + Fn.NumSlots > MaxSlotValues ||
+          ArgsAt + Fn.MaxStack > MaxStackValues ||
+          !Slots.reserve(SlotTop + Fn.NumSlots + 1) ||
+          !Stack.reserve(ArgsAt + Fn.MaxStack + 1))
+        RAISE(RtError::CallDepth);
+    }
     ++NumCalls;
     ++CallCounts[F];
     Frames.push_back({Ip + 1, CurFunc, static_cast<uint32_t>(Scopes.size()),
                       FrameSlots, CurSlots, StackBase});
     Value *Args = Stack.Mem + ArgsAt;
     SlotPtr = Slots.Mem + SlotTop;
-    rawMove(SlotPtr, Args, Argc);
+    // Field by field: a memcpy of a few values compiles to `rep movsq`,
+    // whose start-up cost dominated small calls.
+    for (unsigned A = 0; A < Argc; ++A) {
+      SlotPtr[A].I = Args[A].I;
+      SlotPtr[A].K = Args[A].K;
+    }
     setUndef(SlotPtr + Argc, Fn.NumSlots - Argc);
     FrameSlots = CurSlots = SlotTop;
     SlotTop += Fn.NumSlots;
@@ -1038,7 +1076,8 @@ do_return : {
   if (Frames.empty())
     goto finish;
   const CallFrame &F = Frames.back();
-  Scopes.resize(F.ScopeBase);
+  if (Scopes.size() != F.ScopeBase)
+    Scopes.resize(F.ScopeBase);
   new (Sp) Value(std::move(RetVal));
   ++Sp;
   StackBase = F.StackBase;
@@ -1451,6 +1490,62 @@ extended : {
     Ip += 1;
   }
   NEXT;
+  IOP(SlotArraySetG) {
+    // Stack: value; index from slot A; array in global Ip[1].A. The general
+    // path pushes the index and runs the ArraySet op itself, so errors are
+    // reported at the ArraySet's line.
+    Value &G = Glob[Ip[1].A];
+    new (Sp) Value(SlotPtr[Ip->A]);
+    if (fastArraySet(G, Sp - 1, Limits.MaxArr)) {
+      --Sp;
+      Ip += 1;
+      NEXT;
+    }
+    ++Sp;
+  }
+  NEXT; // the general path: the ArraySet op that follows
+  IOP(ImmSlotArraySet) {
+    // The constant, then the index from the slot, as the three ops would
+    // leave them; the general path continues with the ArraySet op itself.
+    if (Ip->U8 == 2) {
+      Sp->I = Ip->I64;
+      Sp->K = ValueKind::Int;
+    } else {
+      Sp->I = Ip->U8;
+      Sp->K = ValueKind::Bool;
+    }
+    new (Sp + 1) Value(SlotPtr[Ip[1].A]);
+    if (fastArraySet(Glob[Ip[2].A], Sp, Limits.MaxArr)) {
+      Sp[1].release();
+      Ip += 2;
+      NEXT;
+    }
+    Sp += 2;
+    Ip += 1;
+  }
+  NEXT;
+  IOP(PreIncJump) {
+    Value &S = SlotPtr[Ip->A];
+    if (S.K == ValueKind::Int)
+      S.I = wrapAdd(S.I, 1);
+    else
+      S = rt::unary(Opcode::Inc, S);
+    BRANCH(CodeBase + Ip[1].Target);
+  }
+  IOP(AddAssignJump) {
+    Value &A = SlotPtr[Ip->A];
+    const Value &B = SlotPtr[Ip->B];
+    if (A.K == ValueKind::Int && B.K == ValueKind::Int) {
+      A.I = wrapAdd(A.I, B.I);
+    } else if (A.K == ValueKind::Float && B.K == ValueKind::Float) {
+      A.F += B.F;
+    } else {
+      Value R;
+      CHECK(rt::arith(Opcode::Add, A, B, R));
+      A = std::move(R);
+    }
+    BRANCH(CodeBase + Ip[1].Target);
+  }
   IOP(SlotArrayGetG) {
     const Value &Index = SlotPtr[Ip->A];
     const Value &G = Glob[Ip[1].A];

@@ -168,8 +168,9 @@ int main(int argc, char **argv) {
   std::vector<std::string> Texts, Binaries;
   for (const std::string &D : Dirs)
     for (const auto &E : fs::recursive_directory_iterator(D)) {
-      if (E.path().extension() != ".fasm")
-        continue;
+      if (E.path().extension() != ".fasm" ||
+          E.path().string().find("/results/") != std::string::npos)
+        continue; // bench/results holds generated copies
       std::ifstream In(E.path(), std::ios::binary);
       std::stringstream SS;
       SS << In.rdbuf();
