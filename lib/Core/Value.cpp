@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <limits>
 #include <new>
+#include <sys/mman.h>
 
 namespace fusevm {
 
@@ -89,6 +90,25 @@ uint64_t StrObj::hash() {
     HashCache = hashBytes(data(), Len);
   return HashCache;
 }
+
+void *allocArrayStorage(size_t Bytes) {
+  constexpr size_t Huge = size_t(4) << 20, Align = size_t(2) << 20;
+  void *P = nullptr;
+  if (Bytes >= Huge) {
+    if (posix_memalign(&P, Align, Bytes) != 0)
+      throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    madvise(P, Bytes & ~(Align - 1), MADV_HUGEPAGE); // a hint; may fail
+#endif
+    return P;
+  }
+  P = std::malloc(Bytes ? Bytes : 1);
+  if (!P)
+    throw std::bad_alloc();
+  return P;
+}
+
+void freeArrayStorage(void *P) noexcept { std::free(P); }
 
 ArrayObj *ArrayObj::make() {
   auto *A = new ArrayObj();

@@ -185,7 +185,11 @@ private:
   X(SlotArraySetG)   /* GetSlot s; ArraySet a (the value is on the stack) */ \
   X(ImmSlotArraySet) /* LoadTrue|LoadFalse|LoadInt k; GetSlot s; ArraySet a */ \
   X(PreIncJump)      /* PreIncSlotVoid s; Jump t */                           \
-  X(AddAssignJump)   /* AddAssignSlotVoid a b; Jump t */
+  X(AddAssignJump)   /* AddAssignSlotVoid a b; Jump t */                     \
+  X(TopAddSlot)      /* GetSlot s; Add (top of stack + slot) */               \
+  X(TopSubSlot)                                                               \
+  X(TopMulSlot)                                                               \
+  X(FloatCmpJump)    /* LoadFloat k; NumXx; JumpIfTrue|JumpIfFalse t */
 
 enum InternalOp : unsigned {
   InternalBase = NumOpcodes - 1,
@@ -390,6 +394,19 @@ void Interpreter::quicken() {
       Use = IOp_ImmSlotArraySet;
       Len = 3;
     }
+    if (Use == InternalBase && First.Op == Opcode::LoadFloat &&
+        (Op(I + 2) == Opcode::JumpIfTrue || Op(I + 2) == Opcode::JumpIfFalse) &&
+        Sealed(I, 3)) {
+      switch (Op(I + 1)) {
+      case Opcode::NumLt: case Opcode::NumLe: case Opcode::NumGt:
+      case Opcode::NumGe: case Opcode::NumEq: case Opcode::NumNe:
+        Use = IOp_FloatCmpJump;
+        Len = 3;
+        break;
+      default:
+        break;
+      }
+    }
     if (Use == InternalBase && First.Op == Opcode::GetSlot &&
         Op(I + 1) == Opcode::LoadInt && Sealed(I, 3)) {
       Len = 3;
@@ -407,6 +424,12 @@ void Interpreter::quicken() {
         Use = IOp_SlotArrayGetG;
       else if (First.Op == Opcode::GetSlot && Next == Opcode::ArraySet)
         Use = IOp_SlotArraySetG;
+      else if (First.Op == Opcode::GetSlot && Next == Opcode::Add)
+        Use = IOp_TopAddSlot;
+      else if (First.Op == Opcode::GetSlot && Next == Opcode::Sub)
+        Use = IOp_TopSubSlot;
+      else if (First.Op == Opcode::GetSlot && Next == Opcode::Mul)
+        Use = IOp_TopMulSlot;
       else if (First.Op == Opcode::PreIncSlotVoid && Next == Opcode::Jump)
         Use = IOp_PreIncJump;
       else if (First.Op == Opcode::AddAssignSlotVoid && Next == Opcode::Jump)
@@ -525,7 +548,7 @@ static inline bool fastTruthy(const Value &V) {
   return true;
 }
 /// Appends \p V when \p I is one past the end (and within the limit).
-[[gnu::noinline]] static bool appendArraySet(std::vector<Value> &Items,
+[[gnu::noinline]] static bool appendArraySet(ValueVector &Items,
                                              uint64_t I, const Value &V,
                                              uint64_t MaxArr) {
   if (I != Items.size() || I >= MaxArr)
@@ -1505,8 +1528,27 @@ extended : {
   }
   NEXT; // the general path: the ArraySet op that follows
   IOP(ImmSlotArraySet) {
-    // The constant, then the index from the slot, as the three ops would
-    // leave them; the general path continues with the ArraySet op itself.
+    Value &G = Glob[Ip[2].A];
+    const Value &Index = SlotPtr[Ip[1].A];
+    if (G.K == ValueKind::Array && Index.K == ValueKind::Int &&
+        G.P->RefCount == 1) {
+      auto &Items = static_cast<ArrayObj *>(G.P)->Items;
+      if (uint64_t(Index.I) < Items.size()) {
+        // Write first, then drop the old value: the store does not wait
+        // for the (often cache-missing) load of the old element.
+        Value &D = Items[size_t(Index.I)];
+        ValueKind OldK = D.K;
+        HeapObj *OldP = D.P;
+        D.I = Ip->U8 == 2 ? Ip->I64 : Ip->U8;
+        D.K = Ip->U8 == 2 ? ValueKind::Int : ValueKind::Bool;
+        if (OldK >= ValueKind::Str && --OldP->RefCount == 0)
+          destroyHeapObj(OldP);
+        Ip += 2;
+        NEXT;
+      }
+    }
+    // General path: the constant and the index as the ops would leave
+    // them, then the ArraySet op itself.
     if (Ip->U8 == 2) {
       Sp->I = Ip->I64;
       Sp->K = ValueKind::Int;
@@ -1514,12 +1556,7 @@ extended : {
       Sp->I = Ip->U8;
       Sp->K = ValueKind::Bool;
     }
-    new (Sp + 1) Value(SlotPtr[Ip[1].A]);
-    if (fastArraySet(Glob[Ip[2].A], Sp, Limits.MaxArr)) {
-      Sp[1].release();
-      Ip += 2;
-      NEXT;
-    }
+    new (Sp + 1) Value(Index);
     Sp += 2;
     Ip += 1;
   }
@@ -1546,6 +1583,52 @@ extended : {
     }
     BRANCH(CodeBase + Ip[1].Target);
   }
+#define TOP_ARITH_SLOT(Name, Arith, IntExpr, FloatOp)                          \
+  IOP(Name) {                                                                  \
+    Value *A = Sp - 1;                                                         \
+    const Value &B = SlotPtr[Ip->A];                                           \
+    if (A->K == ValueKind::Float && B.K == ValueKind::Float) {                 \
+      A->F = A->F FloatOp B.F;                                                 \
+    } else if (A->K == ValueKind::Int && B.K == ValueKind::Int) {              \
+      A->I = static_cast<int64_t>(IntExpr);                                    \
+    } else {                                                                   \
+      Value R;                                                                 \
+      CHECK(rt::arith(Opcode::Arith, *A, B, R));                               \
+      *A = std::move(R);                                                       \
+    }                                                                          \
+    Ip += 1;                                                                   \
+  }                                                                            \
+  NEXT;
+  TOP_ARITH_SLOT(TopAddSlot, Add, uint64_t(A->I) + uint64_t(B.I), +)
+  TOP_ARITH_SLOT(TopSubSlot, Sub, uint64_t(A->I) - uint64_t(B.I), -)
+  TOP_ARITH_SLOT(TopMulSlot, Mul, uint64_t(A->I) * uint64_t(B.I), *)
+#undef TOP_ARITH_SLOT
+  IOP(FloatCmpJump) {
+    // top <cmp> k, then branch; the constant is the LoadFloat's operand.
+    Value *A = Sp - 1;
+    double K = Ip->F64;
+    Opcode Cmp = Ip[1].Op;
+    bool R;
+    if (A->K == ValueKind::Float) {
+      double X = A->F;
+      switch (Cmp) {
+      case Opcode::NumLt: R = X < K; break;
+      case Opcode::NumLe: R = X <= K; break;
+      case Opcode::NumGt: R = X > K; break;
+      case Opcode::NumGe: R = X >= K; break;
+      case Opcode::NumEq: R = X == K; break;
+      default: R = X != K; break;
+      }
+    } else {
+      R = rt::numCompare(Cmp, *A, Value::floating(K));
+      A->release();
+    }
+    --Sp;
+    if (R == (Ip[2].Op == Opcode::JumpIfTrue))
+      BRANCH(CodeBase + Ip[2].Target);
+    Ip += 2;
+  }
+  NEXT;
   IOP(SlotArrayGetG) {
     const Value &Index = SlotPtr[Ip->A];
     const Value &G = Glob[Ip[1].A];

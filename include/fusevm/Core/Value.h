@@ -158,8 +158,27 @@ struct StrObj : HeapObj {
   static StrObj *make(std::string_view S);
 };
 
+/// Storage for array elements: buffers of 4 MiB and more ask the kernel
+/// for transparent huge pages, so growing a large array costs a few page
+/// faults instead of one per 4 KiB.
+void *allocArrayStorage(size_t Bytes);
+void freeArrayStorage(void *P) noexcept;
+template <typename T> struct ArrayAllocator {
+  using value_type = T;
+  ArrayAllocator() = default;
+  template <typename U> ArrayAllocator(const ArrayAllocator<U> &) {}
+  T *allocate(size_t N) {
+    return static_cast<T *>(allocArrayStorage(N * sizeof(T)));
+  }
+  void deallocate(T *P, size_t) noexcept { freeArrayStorage(P); }
+  template <typename U> bool operator==(const ArrayAllocator<U> &) const {
+    return true;
+  }
+};
+using ValueVector = std::vector<Value, ArrayAllocator<Value>>;
+
 struct ArrayObj : HeapObj {
-  std::vector<Value> Items;
+  ValueVector Items;
   static ArrayObj *make();
 };
 
