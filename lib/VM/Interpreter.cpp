@@ -576,6 +576,25 @@ fastArraySet(Value &C, Value *VI, uint64_t MaxArr) {
   }
   return appendArraySet(Items, I, VI[0], MaxArr);
 }
+/// PreIncSlotVoid's semantics on a slot: num(v) + 1, wrapping for ints.
+static inline void incSlot(Value &S) {
+  if (S.K == ValueKind::Int)
+    S.I = static_cast<int64_t>(uint64_t(S.I) + 1);
+  else
+    S = rt::unary(Opcode::Inc, S);
+}
+/// AddAssignSlotVoid's semantics: A = A + B (Add never fails).
+static inline void addAssign(Value &A, const Value &B) {
+  if (A.K == ValueKind::Int && B.K == ValueKind::Int) {
+    A.I = static_cast<int64_t>(uint64_t(A.I) + uint64_t(B.I));
+  } else if (A.K == ValueKind::Float && B.K == ValueKind::Float) {
+    A.F += B.F;
+  } else {
+    Value R;
+    rt::arith(Opcode::Add, A, B, R);
+    A = std::move(R);
+  }
+}
 /// Moves the popped stack value at \p From into \p Dst (a slot or global).
 static inline void storeFrom(Value &Dst, Value *From) {
   Dst.release();
@@ -1199,28 +1218,8 @@ print : {
     ++Sp;
   }
   NEXT;
-  OP(PreIncSlotVoid) {
-    Value &S = SlotPtr[Ip->A];
-    if (S.K == ValueKind::Int)
-      S.I = wrapAdd(S.I, 1);
-    else
-      S = rt::unary(Opcode::Inc, S);
-  }
-  NEXT;
-  OP(AddAssignSlotVoid) {
-    Value &A = SlotPtr[Ip->A];
-    const Value &B = SlotPtr[Ip->B];
-    if (A.K == ValueKind::Int && B.K == ValueKind::Int) {
-      A.I = wrapAdd(A.I, B.I);
-    } else if (A.K == ValueKind::Float && B.K == ValueKind::Float) {
-      A.F += B.F;
-    } else {
-      Value R;
-      CHECK(rt::arith(Opcode::Add, A, B, R));
-      A = std::move(R);
-    }
-  }
-  NEXT;
+  OP(PreIncSlotVoid) incSlot(SlotPtr[Ip->A]); NEXT;
+  OP(AddAssignSlotVoid) addAssign(SlotPtr[Ip->A], SlotPtr[Ip->B]); NEXT;
   OP(SlotLtIntJumpIfFalse) {
     const Value &S = SlotPtr[Ip->A];
     bool Lt = S.K == ValueKind::Int
@@ -1562,25 +1561,11 @@ extended : {
   }
   NEXT;
   IOP(PreIncJump) {
-    Value &S = SlotPtr[Ip->A];
-    if (S.K == ValueKind::Int)
-      S.I = wrapAdd(S.I, 1);
-    else
-      S = rt::unary(Opcode::Inc, S);
+    incSlot(SlotPtr[Ip->A]);
     BRANCH(CodeBase + Ip[1].Target);
   }
   IOP(AddAssignJump) {
-    Value &A = SlotPtr[Ip->A];
-    const Value &B = SlotPtr[Ip->B];
-    if (A.K == ValueKind::Int && B.K == ValueKind::Int) {
-      A.I = wrapAdd(A.I, B.I);
-    } else if (A.K == ValueKind::Float && B.K == ValueKind::Float) {
-      A.F += B.F;
-    } else {
-      Value R;
-      CHECK(rt::arith(Opcode::Add, A, B, R));
-      A = std::move(R);
-    }
+    addAssign(SlotPtr[Ip->A], SlotPtr[Ip->B]);
     BRANCH(CodeBase + Ip[1].Target);
   }
 #define TOP_ARITH_SLOT(Name, Arith, IntExpr, FloatOp)                          \
