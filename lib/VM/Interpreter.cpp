@@ -304,26 +304,24 @@ private:
 };
 
 llvm::Error Interpreter::prepare() {
+  // One pass: operands the interpreter wants resolved, and a handler for
+  // every extended op used (checked before the run starts).
   Code = C.Ops;
   for (size_t Ip = 0; Ip < Code.size(); ++Ip) {
     Instr &I = Code[Ip];
-    if (I.Op == Opcode::Call)
+    if (I.Op == Opcode::Call) {
       I.A = static_cast<uint16_t>(Info.Callee[Ip]);
-    else if (I.Op == Opcode::PopFrame)
+    } else if (I.Op == Opcode::PopFrame) {
       I.A = Info.PopHeight[Ip];
-  }
-  // Extended ops: each id used needs a handler before the run starts.
-  for (size_t Ip = 0; Ip < Code.size(); ++Ip) {
-    Instr &I = Code[Ip];
-    if (I.Op != Opcode::Extended && I.Op != Opcode::ExtendedWide)
-      continue;
-    if (I.A >= Vm.ExtOps.size() || !Vm.ExtOps[I.A])
-      return makeError(ExitRejected, C.SourceName, C.lineOf(Ip),
-                       "extended op " + std::to_string(I.A) +
-                           " has no handler registered by this host");
-    const ExtOpDecl *D = C.findExtOp(I.A);
-    I.B = static_cast<uint16_t>(Ext.size());
-    Ext.push_back({D->Pops, D->Pushes, &Vm.ExtOps[I.A]});
+    } else if (I.Op == Opcode::Extended || I.Op == Opcode::ExtendedWide) {
+      if (I.A >= Vm.ExtOps.size() || !Vm.ExtOps[I.A])
+        return makeError(ExitRejected, C.SourceName, C.lineOf(Ip),
+                         "extended op " + std::to_string(I.A) +
+                             " has no handler registered by this host");
+      const ExtOpDecl *D = C.findExtOp(I.A);
+      I.B = static_cast<uint16_t>(Ext.size());
+      Ext.push_back({D->Pops, D->Pushes, &Vm.ExtOps[I.A]});
+    }
   }
   Funcs.resize(C.Functions.size());
   for (size_t F = 0; F < C.Functions.size(); ++F)

@@ -54,13 +54,6 @@ struct Chunk {
         return &E;
     return nullptr;
   }
-  /// Index into Functions of the function named by name index \p Name.
-  int findFunction(uint16_t Name) const {
-    for (size_t I = 0; I < Functions.size(); ++I)
-      if (Functions[I].Name == Name)
-        return static_cast<int>(I);
-    return -1;
-  }
   uint32_t lineOf(size_t Ip) const { return Ip < Lines.size() ? Lines[Ip] : 0; }
   std::string functionName(size_t F) const {
     uint16_t N = Functions[F].Name;

@@ -116,48 +116,6 @@ struct Instr {
 };
 static_assert(sizeof(Instr) == 16, "Instr must stay 16 bytes");
 
-/// Where operand \p Index of \p Op lives in an Instr.
-enum class OperandField : uint8_t { None, U8, A, B, C, Wide, Imm32, Target };
-constexpr OperandField operandField(Opcode Op, unsigned Index) {
-  unsigned Next16 = 0;
-  for (unsigned I = 0; I < 4; ++I) {
-    OperandField F = OperandField::None;
-    switch (opInfo(Op).Operands[I]) {
-    case OperandKind::None:
-      return OperandField::None;
-    case OperandKind::I64:
-    case OperandKind::F64:
-    case OperandKind::U64:
-      F = OperandField::Wide;
-      break;
-    case OperandKind::I32:
-      F = OperandField::Imm32;
-      break;
-    case OperandKind::Byte:
-    case OperandKind::Argc:
-      F = OperandField::U8;
-      break;
-    case OperandKind::Target:
-      F = OperandField::Target;
-      break;
-    case OperandKind::Count:
-    case OperandKind::Const:
-    case OperandKind::Name:
-    case OperandKind::Slot:
-    case OperandKind::Func:
-    case OperandKind::Builtin:
-    case OperandKind::ExtId:
-      F = Next16 == 0 ? OperandField::A
-                      : Next16 == 1 ? OperandField::B : OperandField::C;
-      ++Next16;
-      break;
-    }
-    if (I == Index)
-      return F;
-  }
-  return OperandField::None;
-}
-
 /// Bytes an operand of kind \p K takes in .fbc files and in the op hash.
 constexpr unsigned operandBytes(OperandKind K) {
   switch (K) {
@@ -185,13 +143,42 @@ constexpr unsigned operandBytes(OperandKind K) {
   return 0;
 }
 
+/// Where operand \p Index of \p Op lives in an Instr: by width (see the
+/// layout above), 16-bit operands filling A, B, C in order.
+enum class OperandField : uint8_t { None, U8, A, B, C, Wide, Imm32, Target };
+constexpr OperandField operandField(Opcode Op, unsigned Index) {
+  unsigned Next16 = 0;
+  for (unsigned I = 0; I < 4; ++I) {
+    OperandKind K = opInfo(Op).Operands[I];
+    OperandField F = OperandField::None;
+    switch (operandBytes(K)) {
+    case 8:
+      F = OperandField::Wide;
+      break;
+    case 4:
+      F = K == OperandKind::Target ? OperandField::Target : OperandField::Imm32;
+      break;
+    case 2:
+      F = Next16 == 0 ? OperandField::A
+                      : Next16 == 1 ? OperandField::B : OperandField::C;
+      ++Next16;
+      break;
+    case 1:
+      F = OperandField::U8;
+      break;
+    default:
+      return OperandField::None;
+    }
+    if (I == Index)
+      return F;
+  }
+  return OperandField::None;
+}
+
 /// Reads operand \p Index of \p I as an unsigned 64-bit pattern.
 uint64_t getOperand(const Instr &I, unsigned Index);
 /// Stores \p V (already range-checked for its kind) as operand \p Index.
 void setOperand(Instr &I, unsigned Index, uint64_t V);
-
-/// The jump target of a branch op (OpBranch set).
-inline uint32_t branchTarget(const Instr &I) { return I.Target; }
 
 /// Finds an opcode by exact mnemonic.
 bool lookupMnemonic(std::string_view Name, Opcode &Op);

@@ -111,7 +111,6 @@ public:
   bool isStr() const { return K == ValueKind::Str; }
   bool isArray() const { return K == ValueKind::Array; }
   bool isHash() const { return K == ValueKind::Hash; }
-  bool asBool() const { return I != 0; }
 
   StrObj *str() const { return reinterpret_cast<StrObj *>(P); }
   ArrayObj *array() const { return reinterpret_cast<ArrayObj *>(P); }
