@@ -24,11 +24,15 @@
 #include "fusevm/Core/Diag.h"
 #include "fusevm/VM/Runtime.h"
 
+#include "NativeHelpers.h"
+
 #include <cassert>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <chrono>
 #include <new>
+#include <pthread.h>
 #include <unistd.h>
 
 namespace fusevm {
@@ -270,13 +274,52 @@ public:
 
   llvm::Error run();
 
+  // The helpers compiled code calls back into (NativeHelpers.h).
+  NativeCtx Ctx;
+  uint8_t callFromNative(uint32_t CallIp, Value *Args, Value *Result);
+  uint8_t interpretCall(uint32_t F, Value *Args, Value *Result);
+  uint8_t hostBuiltin(uint32_t Id, Value *Args, uint32_t N, Value *Result);
+  uint8_t extendedOp(uint32_t Ip, Value *Args, Value *Results);
+  uint8_t print(bool Newline, Value *Args, uint32_t N);
+  uint8_t readLine(Value *Result);
+
 private:
-  /// The dispatch loop; CountOps = false leaves interp_ops at 0 and saves
-  /// a counter update per op.
-  template <bool CountOps> llvm::Error loop();
+  /// The dispatch loop, from a call of \p Func with \p Args (moved into its
+  /// slots) to that activation's return: main's run, or a call made by
+  /// compiled code. False on a runtime error (ErrKind, ErrAt).
+  /// CountOps = false leaves interp_ops at 0 and saves a counter update
+  /// per op.
+  template <bool CountOps> bool loop(uint32_t Func, Value *Args, Value &Result);
+  bool runLoop(uint32_t Func, Value *Args, Value &Result) {
+    return Opts.CountOps ? loop<true>(Func, Args, Result)
+                         : loop<false>(Func, Args, Result);
+  }
   llvm::Error prepare();
   void quicken();
-  llvm::Error runtimeError(const Instr *Ip, std::string Message);
+  llvm::Error runtimeError(size_t At, std::string Message);
+
+  // Tier policy (DESIGN.md "Tiers"): when to compile, and entering native
+  // code from the interpreter.
+  struct NativeFn {
+    NativeEntryFn Entry = nullptr;
+    bool Tried = false;
+  };
+  /// Compiles function \p F specialised to the kinds of \p Args (or, for
+  /// an on-stack replacement at \p OsrIp, to its frame) when the mode allows.
+  bool tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
+                  const Value *Slots, const Value *Stack, size_t StackLen,
+                  NativeOsrFn *Osr);
+  bool nativeStackOk() const {
+    return reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) >
+           Ctx.StackLimit;
+  }
+  bool JitOn = false;
+  uint64_t CallTrigger = UINT64_MAX; ///< calls before a compile
+  uint64_t LoopTrigger = 0;          ///< back edges before an OSR (0: never)
+  std::vector<NativeFn> Native;
+  std::vector<void *> FnTable;
+  RtError ErrKind = RtError::None;
+  size_t ErrAt = 0;
 
   VM &Vm;
   const Chunk &C;
@@ -297,6 +340,7 @@ private:
   std::vector<ExtRt> Ext;
 
   ValueStack Stack, Slots;
+  ValueStack ExtArgs; ///< an extended op's arguments, moved aside
   size_t StackTop = 0, SlotTop = 0; ///< live extents, for unwinding
   std::vector<CallFrame> Frames;
   std::vector<size_t> Scopes; ///< enclosing slot base of each open scope
@@ -339,7 +383,94 @@ llvm::Error Interpreter::prepare() {
   Out.LoopCounts.assign(C.Ops.size(), 0);
   if (Opts.Superinstructions)
     quicken();
+
+  Ctx = NativeCtx();
+  Ctx.Globals = Globals.data();
+  Ctx.Consts = C.Constants.data();
+  Ctx.Fuel = Opts.InstructionBudget ? Opts.InstructionBudget : UINT64_MAX;
+  Ctx.MaxDepth = Opts.MaxCallDepth ? Opts.MaxCallDepth : 1;
+  Ctx.MaxStr = Limits.MaxStr;
+  Ctx.MaxArr = Limits.MaxArr;
+  Ctx.Run = this;
+  Ctx.Depth = 1;
+  JitOn = Opts.Jit != nullptr;
+  if (JitOn) {
+    Native.assign(C.Functions.size(), NativeFn());
+    FnTable.assign(C.Functions.size(), nullptr);
+    Ctx.FnTable = FnTable.data();
+    bool Auto = Opts.Mode == RunOptions::JitMode::Auto;
+    uint64_t N = std::max<uint32_t>(Opts.JitThreshold, 1);
+    CallTrigger = Auto ? N : 1;
+    LoopTrigger = Auto ? N : 0;
+    // Compiled code recurses on the native stack; below this mark, calls
+    // are interpreted (explicit frames on the heap), so the call-depth
+    // limit, not the native stack, bounds recursion.
+    uintptr_t Here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+    size_t Avail = size_t(8) << 20;
+    pthread_attr_t A;
+    if (pthread_getattr_np(pthread_self(), &A) == 0) {
+      void *Lo;
+      size_t Size;
+      if (pthread_attr_getstack(&A, &Lo, &Size) == 0 &&
+          Here > reinterpret_cast<uintptr_t>(Lo))
+        Avail = std::min<size_t>(Here - reinterpret_cast<uintptr_t>(Lo),
+                                 size_t(256) << 20);
+      pthread_attr_destroy(&A);
+    }
+    size_t Margin = std::min<size_t>(Avail / 2, size_t(512) << 10);
+    Ctx.StackLimit = Here - Avail + Margin;
+  }
   return llvm::Error::success();
+}
+
+bool Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
+                             const Value *SlotVals, const Value *StackVals,
+                             size_t StackLen, NativeOsrFn *Osr) {
+  NativeFn &N = Native[F];
+  bool Linear = isLinearFunction(C, F);
+  if (OsrIp < 0 && N.Tried)
+    return N.Entry != nullptr;
+  if (OsrIp < 0)
+    N.Tried = true;
+  std::string Name = C.functionName(F);
+  if (Opts.Mode == RunOptions::JitMode::Linear && !Linear) {
+    Opts.Jit->log("jit: skip " + Name + ": has jumps (the linear tier takes "
+                  "only functions without jumps)");
+    return false;
+  }
+  JitRequest R;
+  R.C = &C;
+  R.Info = &Info;
+  R.Func = F;
+  R.Linear = Linear;
+  R.Budget = Opts.InstructionBudget != 0;
+  unsigned Arity = C.Functions[F].Arity;
+  R.ParamMasks.assign(Arity, AnyKind);
+  if (Args)
+    for (unsigned I = 0; I < Arity; ++I)
+      if (Args[I].K == ValueKind::Int || Args[I].K == ValueKind::Float)
+        R.ParamMasks[I] = maskOf(Args[I].K);
+  if (OsrIp >= 0) {
+    R.OsrIp = OsrIp;
+    for (uint32_t S = 0; S < Funcs[F].NumSlots; ++S)
+      R.OsrSlots.push_back(SlotVals[S].K);
+    for (size_t H = 0; H < StackLen; ++H)
+      R.OsrStack.push_back(StackVals[H].K);
+  }
+  JitResult Res;
+  std::string Why;
+  if (!Opts.Jit->compile(R, Res, Why)) {
+    Opts.Jit->log("jit: skip " + Name + ": " + Why);
+    return false;
+  }
+  if (OsrIp < 0 || !N.Entry) {
+    N.Entry = Res.Entry;
+    N.Tried = true;
+    FnTable[F] = Res.Fast;
+  }
+  if (Osr)
+    *Osr = Res.Osr;
+  return true;
 }
 
 void Interpreter::quicken() {
@@ -454,9 +585,8 @@ void Interpreter::quicken() {
   }
 }
 
-llvm::Error Interpreter::runtimeError(const Instr *Ip, std::string Message) {
+llvm::Error Interpreter::runtimeError(size_t At, std::string Message) {
   Output.flush();
-  size_t At = static_cast<size_t>(Ip - Code.data());
   return makeError(ExitRuntime, C.SourceName, C.lineOf(At), Message);
 }
 
@@ -501,10 +631,13 @@ llvm::Error Interpreter::runtimeError(const Instr *Ip, std::string Message) {
   do {                                                                         \
     const Instr *T_ = (T);                                                     \
     if (T_ <= Ip) {                                                            \
-      ++LoopCounts[T_ - CodeBase];                                             \
       ++BackEdges;                                                             \
       if (--Fuel == 0)                                                         \
         RAISE(RtError::BudgetExhausted);                                       \
+      if (__builtin_expect(++LoopCounts[T_ - CodeBase] == LoopTrigger, 0)) {   \
+        OsrTo = T_;                                                            \
+        goto osr;                                                              \
+      }                                                                        \
     }                                                                          \
     JUMP(T_);                                                                  \
   } while (0)
@@ -617,35 +750,84 @@ static inline void rawSwap(Value *A, Value *B) {
 llvm::Error Interpreter::run() {
   if (llvm::Error E = prepare())
     return E;
-  return Opts.CountOps ? loop<true>() : loop<false>();
+  Value Result;
+  bool Ok;
+  uint32_t Main = Info.Main;
+  NativeFn *MainCode = nullptr;
+  if (JitOn && Opts.Mode != RunOptions::JitMode::Auto &&
+      tryCompile(Main, nullptr, -1, nullptr, nullptr, 0, nullptr))
+    MainCode = &Native[Main];
+  if (MainCode) {
+    ++Out.CallCounts[Main];
+    uint8_t S = MainCode->Entry(&Ctx, nullptr, &Result);
+    Ok = S == NativeOk;
+    if (S == NativeGuardFailed)
+      Ok = runLoop(Main, nullptr, Result); // cannot happen: main has no params
+    else if (!Ok) {
+      ErrKind = static_cast<RtError>(Ctx.Err);
+      ErrAt = Ctx.ErrIp;
+    }
+  } else {
+    Ok = runLoop(Main, nullptr, Result);
+  }
+  Out.Status = Ctx.Status;
+  Out.Stats.NativeCalls = Ctx.NativeCalls;
+  if (!Ok) {
+    std::string Msg =
+        ErrKind == RtError::Host ? HostMessage : rtErrorMessage(ErrKind);
+    return runtimeError(ErrAt, Msg);
+  }
+  Out.Result = std::move(Result);
+  Output.flush();
+  return llvm::Error::success();
 }
 
-template <bool CountOps> llvm::Error Interpreter::loop() {
+template <bool CountOps>
+bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result) {
   const Instr *const CodeBase = Code.data();
   const Value *const Consts = C.Constants.data();
   Value *const Glob = Globals.data();
-  const Instr *Ip = CodeBase + Funcs[Info.Main].Entry;
-  uint32_t CurFunc = Info.Main;
+  const Instr *Ip = CodeBase + Funcs[Func].Entry;
+  uint32_t CurFunc = Func;
   uint64_t NumOps = 0, BackEdges = 0, NumCalls = 0;
-  uint64_t Fuel = Opts.InstructionBudget ? Opts.InstructionBudget : UINT64_MAX;
-  const uint32_t MaxDepth = Opts.MaxCallDepth ? Opts.MaxCallDepth : 1;
-  int32_t Status = 0;
+  uint64_t Fuel = Ctx.Fuel;
+  const uint32_t MaxDepth = Ctx.MaxDepth;
+  // This loop may run nested in a call from compiled code: its own frames
+  // start at BaseFrames, and its first activation is call depth EntryDepth.
+  const size_t BaseFrames = Frames.size(), BaseScopes = Scopes.size();
+  const size_t EntryDepth = Ctx.Depth;
+  const size_t EntryStackTop = StackTop;
   uint64_t *const LoopCounts = Out.LoopCounts.data();
   uint64_t *const CallCounts = Out.CallCounts.data();
   RtError Err = RtError::None;
+  const Instr *OsrTo = nullptr;
   Value RetVal;
 
-  if (!Stack.reserve(Funcs[CurFunc].MaxStack + 1) ||
-      !Slots.reserve(Funcs[CurFunc].NumSlots + 1))
-    return makeError(ExitRuntime, "out of memory");
-  setUndef(Slots.Mem, Funcs[CurFunc].NumSlots);
-  SlotTop = Funcs[CurFunc].NumSlots;
-  Frames.reserve(256);
-  size_t FrameSlots = 0; // current function's slot base
-  size_t CurSlots = 0;   // innermost open scope's slot base
-  size_t StackBase = 0;  // current function's operand stack base
-  Value *Sp = Stack.Mem;
-  Value *SlotPtr = Slots.Mem;
+  size_t FrameSlots = SlotTop; // current function's slot base
+  size_t CurSlots = SlotTop;   // innermost open scope's slot base
+  size_t StackBase = StackTop; // current function's operand stack base
+  {
+    const FnRt &Fn = Funcs[CurFunc];
+    if (SlotTop + Fn.NumSlots > MaxSlotValues ||
+        StackBase + Fn.MaxStack > MaxStackValues ||
+        !Stack.reserve(StackBase + Fn.MaxStack + 1) ||
+        !Slots.reserve(SlotTop + Fn.NumSlots + 1)) {
+      for (unsigned A = 0; Args && A < C.Functions[Func].Arity; ++A)
+        Args[A].release();
+      ErrKind = RtError::CallDepth;
+      ErrAt = Ctx.ErrIp; // the calling op, recorded by the caller
+      return false;
+    }
+    unsigned Arity = Args ? C.Functions[Func].Arity : 0;
+    Value *S = Slots.Mem + SlotTop;
+    rawMove(S, Args, Arity);
+    setUndef(S + Arity, Fn.NumSlots - Arity);
+    SlotTop += Fn.NumSlots;
+  }
+  if (BaseFrames == 0)
+    Frames.reserve(256);
+  Value *Sp = Stack.Mem + StackBase;
+  Value *SlotPtr = Slots.Mem + CurSlots;
 
 #if FUSEVM_COMPUTED_GOTO
   static const void *const Labels[] = {
@@ -1069,12 +1251,46 @@ bit_op : {
   OP(Call) {
     uint32_t F = Ip->A;
     const FnRt &Fn = Funcs[F];
-    if (Frames.size() + 1 >= MaxDepth)
+    const size_t Depth = Frames.size() - BaseFrames + EntryDepth;
+    if (Depth >= MaxDepth)
       RAISE(RtError::CallDepth);
     if (--Fuel == 0)
       RAISE(RtError::BudgetExhausted);
     unsigned Argc = Ip->U8;
     size_t ArgsAt = static_cast<size_t>(Sp - Stack.Mem) - Argc;
+    if (JitOn) {
+      // Native code for the callee: compile it once hot enough, then call
+      // it instead of interpreting. Everything it touches (the stack
+      // buffers may move) is re-read afterwards.
+      NativeFn &N = Native[F];
+      if (!N.Entry && !N.Tried && CallCounts[F] + 1 >= CallTrigger) {
+        StackTop = static_cast<size_t>(Sp - Stack.Mem);
+        tryCompile(F, Sp - Argc, -1, nullptr, nullptr, 0, nullptr);
+      }
+      if (N.Entry && nativeStackOk()) {
+        StackTop = static_cast<size_t>(Sp - Stack.Mem);
+        Ctx.Fuel = Fuel;
+        Ctx.Depth = static_cast<uint32_t>(Depth + 1);
+        Ctx.ErrIp = static_cast<uint32_t>(Ip - CodeBase);
+        Value R;
+        uint8_t S = N.Entry(&Ctx, Stack.Mem + ArgsAt, &R);
+        Fuel = Ctx.Fuel;
+        SlotPtr = Slots.Mem + CurSlots;
+        if (S == NativeOk) {
+          ++NumCalls;
+          ++CallCounts[F];
+          Sp = Stack.Mem + ArgsAt;
+          new (Sp) Value(std::move(R));
+          ++Sp;
+          NEXT;
+        }
+        Sp = Stack.Mem + StackTop;
+        if (S == NativeFailed) {
+          Sp = Stack.Mem + ArgsAt; // the arguments were consumed
+          goto raise_native;
+        }
+      }
+    }
     // One test on the common path; growth (and its limits) is rare.
     if (__builtin_expect(SlotTop + Fn.NumSlots >= Slots.Cap ||
                              ArgsAt + Fn.MaxStack >= Stack.Cap,
@@ -1113,8 +1329,10 @@ do_return : {
   releaseRange(Slots.Mem + FrameSlots, Slots.Mem + SlotTop);
   SlotTop = FrameSlots;
   Sp = Stack.Mem + StackBase;
-  if (Frames.empty())
+  if (Frames.size() == BaseFrames) {
+    Scopes.resize(BaseScopes);
     goto finish;
+  }
   const CallFrame &F = Frames.back();
   if (Scopes.size() != F.ScopeBase)
     Scopes.resize(F.ScopeBase);
@@ -1159,30 +1377,12 @@ do_return : {
   OP(PrintLn) goto print;
 print : {
   unsigned N = Ip->U8;
-  size_t Start = Output.Buf.size();
-  for (Value *V = Sp - N; V < Sp; ++V)
-    if (!appendStr(Output.Buf, *V, Output.Buf.size() + Limits.MaxStr)) {
-      Output.Buf.resize(Start);
-      RAISE(RtError::StringLimit);
-    }
-  if (Ip->Op == Opcode::PrintLn)
-    Output.Buf.push_back('\n');
-  releaseRange(Sp - N, Sp);
-  Sp -= N;
-  Output.maybeFlush();
+  Sp -= N; // print() consumes the values, failing or not
+  CHECK(static_cast<RtError>(print(Ip->Op == Opcode::PrintLn, Sp, N)));
 }
   NEXT;
   OP(ReadLine) {
-    Output.flush();
-    std::string Line;
-    bool TooLong;
-    if (Input.readLine(Line, Limits.MaxStr, TooLong)) {
-      if (TooLong)
-        RAISE(RtError::StringLimit);
-      new (Sp) Value(Value::string(Line));
-    } else {
-      Sp->K = ValueKind::Undef;
-    }
+    CHECK(static_cast<RtError>(readLine(Sp)));
     ++Sp;
   }
   NEXT;
@@ -1328,13 +1528,13 @@ print : {
 
   //===-- Status, builtins and extensions ----------------------------------===//
   OP(SetStatus) {
-    Status = static_cast<int32_t>(static_cast<uint32_t>(toInt(Sp[-1])));
+    Ctx.Status = static_cast<int32_t>(static_cast<uint32_t>(toInt(Sp[-1])));
     --Sp;
     Sp->release();
   }
   NEXT;
   OP(GetStatus) {
-    Sp->I = Status;
+    Sp->I = Ctx.Status;
     Sp->K = ValueKind::Status;
     ++Sp;
   }
@@ -1346,12 +1546,10 @@ print : {
     if (Id < FirstHostBuiltin) {
       CHECK(rt::callBuiltin(Id, Sp - N, R, Limits));
     } else {
-      HostCall HC(Sp - N, N, Id, 0);
-      R = Vm.Builtins[Id - FirstHostBuiltin](HC);
-      if (HC.failed()) {
-        HostMessage = HC.error();
-        RAISE(RtError::Host);
-      }
+      Sp -= N; // hostBuiltin() consumes the arguments
+      CHECK(static_cast<RtError>(hostBuiltin(Id, Sp, N, Sp)));
+      ++Sp;
+      NEXT;
     }
     releaseRange(Sp - N, Sp);
     Sp -= N;
@@ -1363,25 +1561,14 @@ print : {
   OP(ExtendedWide) goto extended;
 extended : {
   const ExtRt &X = Ext[Ip->B];
-  HostCall HC(Sp - X.Pops, X.Pops, Ip->A,
-              Ip->Op == Opcode::Extended ? Ip->U8 : Ip->U64);
-  (*X.Fn)(HC);
-  if (HC.failed()) {
-    HostMessage = HC.error();
-    RAISE(RtError::Host);
-  }
-  if (HC.Results.size() != X.Pushes) {
-    HostMessage = "extended op " + std::to_string(Ip->A) + " handler returned " +
-                  std::to_string(HC.Results.size()) + " values, declared " +
-                  std::to_string(X.Pushes);
-    RAISE(RtError::Host);
-  }
-  releaseRange(Sp - X.Pops, Sp);
+  // The results overwrite the arguments: move those aside first.
+  if (!ExtArgs.reserve(X.Pops + 1u))
+    RAISE(RtError::StringLimit);
+  rawMove(ExtArgs.Mem, Sp - X.Pops, X.Pops);
   Sp -= X.Pops;
-  for (Value &V : HC.Results) {
-    new (Sp) Value(std::move(V));
-    ++Sp;
-  }
+  CHECK(static_cast<RtError>(
+      extendedOp(static_cast<uint32_t>(Ip - CodeBase), ExtArgs.Mem, Sp)));
+  Sp += X.Pushes;
 }
   NEXT;
 
@@ -1633,25 +1820,156 @@ extended : {
   }
 #endif
 
-raise : {
-  StackTop = static_cast<size_t>(Sp - Stack.Mem);
-  Out.Status = Status;
-  Out.Stats.InterpOps += NumOps;
-  Out.Stats.Calls += NumCalls;
-  Out.Stats.BackEdges += BackEdges;
-  std::string Msg = Err == RtError::Host ? HostMessage : rtErrorMessage(Err);
-  return runtimeError(Ip, Msg);
+osr : {
+  // A loop got hot: compile the function with an entry at this header and
+  // continue there in native code, which runs the activation to its return.
+  size_t At = static_cast<size_t>(OsrTo - CodeBase);
+  NativeOsrFn Fn = nullptr;
+  size_t StackLen = static_cast<size_t>(Sp - (Stack.Mem + StackBase));
+  if (CurSlots == FrameSlots && Info.Depth[At] == 0) {
+    StackTop = static_cast<size_t>(Sp - Stack.Mem);
+    tryCompile(CurFunc, nullptr, static_cast<int64_t>(At), SlotPtr,
+               Stack.Mem + StackBase, StackLen, &Fn);
+  }
+  if (Fn && nativeStackOk()) {
+    StackTop = static_cast<size_t>(Sp - Stack.Mem);
+    Ctx.Fuel = Fuel;
+    Ctx.Depth = static_cast<uint32_t>(Frames.size() - BaseFrames + EntryDepth);
+    Value R;
+    uint8_t S = Fn(&Ctx, Slots.Mem + FrameSlots, Stack.Mem + StackBase, &R);
+    Fuel = Ctx.Fuel;
+    SlotPtr = Slots.Mem + CurSlots;
+    Sp = Stack.Mem + StackTop;
+    if (S != NativeGuardFailed) {
+      // The frame's slots and stack now belong to the native code.
+      setUndef(Slots.Mem + FrameSlots, SlotTop - FrameSlots);
+      Sp = Stack.Mem + StackBase;
+      ++Out.Stats.OsrEntries;
+      if (S == NativeFailed)
+        goto raise_native;
+      RetVal = std::move(R);
+      goto do_return;
+    }
+  }
+  JUMP(OsrTo);
 }
-finish:
-  StackTop = 0;
-  Scopes.clear();
-  Out.Result = std::move(RetVal);
-  Out.Status = Status;
+
+raise_native:
+  Err = static_cast<RtError>(Ctx.Err);
+  ErrAt = Ctx.ErrIp;
+  goto fail;
+raise:
+  ErrAt = static_cast<size_t>(Ip - CodeBase);
+fail:
+  ErrKind = Err;
+  StackTop = static_cast<size_t>(Sp - Stack.Mem);
   Out.Stats.InterpOps += NumOps;
   Out.Stats.Calls += NumCalls;
   Out.Stats.BackEdges += BackEdges;
+  Ctx.Fuel = Fuel;
+  return false;
+finish:
+  StackTop = EntryStackTop;
+  Result = std::move(RetVal);
+  Out.Stats.InterpOps += NumOps;
+  Out.Stats.Calls += NumCalls;
+  Out.Stats.BackEdges += BackEdges;
+  Ctx.Fuel = Fuel;
+  return true;
+}
+
+//===-- Native code calling back into the interpreter ---------------------===//
+
+uint8_t Interpreter::interpretCall(uint32_t F, Value *Args, Value *Result) {
+  Value R;
+  if (!runLoop(F, Args, R)) {
+    Ctx.Err = static_cast<uint8_t>(ErrKind);
+    Ctx.ErrIp = static_cast<uint32_t>(ErrAt);
+    return NativeFailed;
+  }
+  new (Result) Value(std::move(R));
+  return NativeOk;
+}
+
+uint8_t Interpreter::callFromNative(uint32_t CallIp, Value *Args,
+                                    Value *Result) {
+  uint32_t F = Info.Callee[CallIp];
+  ++Out.CallCounts[F];
+  ++Out.Stats.Calls;
+  NativeFn &N = Native[F];
+  if (!N.Entry && !N.Tried && Out.CallCounts[F] >= CallTrigger)
+    tryCompile(F, Args, -1, nullptr, nullptr, 0, nullptr);
+  if (N.Entry && nativeStackOk()) {
+    uint8_t S = N.Entry(&Ctx, Args, Result);
+    if (S != NativeGuardFailed)
+      return S;
+  }
+  Ctx.ErrIp = CallIp; // where a failure to set up the frame is reported
+  return interpretCall(F, Args, Result);
+}
+
+uint8_t Interpreter::hostBuiltin(uint32_t Id, Value *Args, uint32_t N,
+                                 Value *Result) {
+  HostCall HC(Args, N, static_cast<uint16_t>(Id), 0);
+  Value R = Vm.Builtins[Id - FirstHostBuiltin](HC);
+  releaseRange(Args, Args + N);
+  if (HC.failed()) {
+    HostMessage = HC.error();
+    Result->K = ValueKind::Undef;
+    return static_cast<uint8_t>(RtError::Host);
+  }
+  new (Result) Value(std::move(R));
+  return 0;
+}
+
+uint8_t Interpreter::extendedOp(uint32_t At, Value *Args, Value *Results) {
+  const Instr &I = Code[At];
+  const ExtRt &X = Ext[I.B];
+  HostCall HC(Args, X.Pops, I.A,
+              I.Op == Opcode::Extended ? I.U8 : I.U64);
+  (*X.Fn)(HC);
+  releaseRange(Args, Args + X.Pops);
+  if (HC.failed()) {
+    HostMessage = HC.error();
+    return static_cast<uint8_t>(RtError::Host);
+  }
+  if (HC.Results.size() != X.Pushes) {
+    HostMessage = "extended op " + std::to_string(I.A) + " handler returned " +
+                  std::to_string(HC.Results.size()) + " values, declared " +
+                  std::to_string(X.Pushes);
+    return static_cast<uint8_t>(RtError::Host);
+  }
+  for (size_t K = 0; K < HC.Results.size(); ++K)
+    new (Results + K) Value(std::move(HC.Results[K]));
+  return 0;
+}
+
+uint8_t Interpreter::print(bool Newline, Value *Args, uint32_t N) {
+  size_t Start = Output.Buf.size();
+  for (Value *V = Args; V < Args + N; ++V)
+    if (!appendStr(Output.Buf, *V, Output.Buf.size() + Limits.MaxStr)) {
+      Output.Buf.resize(Start);
+      releaseRange(Args, Args + N);
+      return static_cast<uint8_t>(RtError::StringLimit);
+    }
+  if (Newline)
+    Output.Buf.push_back('\n');
+  releaseRange(Args, Args + N);
+  Output.maybeFlush();
+  return 0;
+}
+
+uint8_t Interpreter::readLine(Value *Result) {
   Output.flush();
-  return llvm::Error::success();
+  std::string Line;
+  bool TooLong;
+  Result->K = ValueKind::Undef;
+  if (Input.readLine(Line, Limits.MaxStr, TooLong)) {
+    if (TooLong)
+      return static_cast<uint8_t>(RtError::StringLimit);
+    new (Result) Value(Value::string(Line));
+  }
+  return 0;
 }
 
 llvm::Error VM::run(const Chunk &C, const RunOptions &Opts, RunResult &Out) {
@@ -1675,3 +1993,38 @@ llvm::Error VM::run(const Chunk &C, const RunOptions &Opts, RunResult &Out) {
 }
 
 } // namespace fusevm
+
+//===-- The helpers of NativeHelpers.h that need the running interpreter --===//
+
+using fusevm::Interpreter;
+static Interpreter &run(NativeCtx *Ctx) {
+  return *static_cast<Interpreter *>(Ctx->Run);
+}
+
+extern "C" {
+uint8_t fvm_rt_host_builtin(NativeCtx *Ctx, uint32_t Id, Value *Args,
+                            uint32_t N, Value *Out) {
+  return run(Ctx).hostBuiltin(Id, Args, N, Out);
+}
+uint8_t fvm_rt_extended(NativeCtx *Ctx, uint32_t Ip, Value *Args,
+                        Value *Results) {
+  return run(Ctx).extendedOp(Ip, Args, Results);
+}
+uint8_t fvm_rt_print(NativeCtx *Ctx, uint32_t Newline, Value *Args,
+                     uint32_t N) {
+  return run(Ctx).print(Newline != 0, Args, N);
+}
+uint8_t fvm_rt_readline(NativeCtx *Ctx, Value *Out) {
+  return run(Ctx).readLine(Out);
+}
+/// A call from compiled code to a function that has no native code (yet).
+/// Failures come back with Ctx->Err and ErrIp set: NativeFailed.
+uint8_t fvm_rt_call(NativeCtx *Ctx, uint32_t CallIp, Value *Args, Value *Out) {
+  return run(Ctx).callFromNative(CallIp, Args, Out);
+}
+/// A compiled function whose entry guard failed runs in the interpreter.
+uint8_t fvm_rt_interp_call(NativeCtx *Ctx, uint32_t F, Value *Args,
+                           Value *Out) {
+  return run(Ctx).interpretCall(F, Args, Out);
+}
+}

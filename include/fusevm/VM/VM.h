@@ -20,6 +20,7 @@
 
 #include "fusevm/Core/Chunk.h"
 #include "fusevm/Verify/Verifier.h"
+#include "fusevm/VM/Native.h"
 
 #include "llvm/Support/Error.h"
 
@@ -86,6 +87,17 @@ struct RunOptions {
   bool Superinstructions = true;
   uint64_t MaxStringLen = MaxStringBytes;
   uint64_t MaxArrayLen = MaxArrayElements;
+  /// The native tiers (include/fusevm/JIT/JIT.h makes one); null runs the
+  /// interpreter only and never touches LLVM.
+  JitEngine *Jit = nullptr;
+  enum class JitMode : uint8_t {
+    Auto,   ///< compile what got hot: JitThreshold calls or loop iterations
+    Linear, ///< compile every function without jumps on its first call
+    Block,  ///< compile every function on its first call
+  } Mode = JitMode::Auto;
+  /// Auto: calls of a function, or iterations of one of its loops (then
+  /// entered mid-function by on-stack replacement), before it is compiled.
+  uint32_t JitThreshold = 1000;
   /// Where Print/PrintLn output goes; default: standard output.
   std::function<void(std::string_view)> Output;
   /// Next input line without "\n" (false at end of input); default: stdin.
@@ -99,6 +111,10 @@ struct RunStats {
   uint64_t BackEdges = 0;   ///< backward branches taken
   uint64_t LLVMCompiles = 0;
   double CompileMs = 0;
+  uint64_t LinearCompiled = 0; ///< functions compiled by the linear tier
+  uint64_t BlockCompiled = 0;  ///< functions compiled by the block tier
+  uint64_t NativeCalls = 0;    ///< entries into compiled functions
+  uint64_t OsrEntries = 0;     ///< loops entered mid-function in native code
 };
 
 struct RunResult {

@@ -1,0 +1,119 @@
+//===- fusevm/VM/Native.h - The contract between the VM and native code --*- C++ -*-===//
+//
+// \file
+// What compiled code (JIT tiers, later AOT) and the interpreter share: the
+// run context compiled code reads and writes, the signatures of its entry
+// points, the runtime helpers it calls (the same semantics the interpreter
+// uses: lib/VM/Runtime.cpp) and the JitEngine interface the interpreter's
+// tier policy drives. No LLVM here: the interpreter never initialises it.
+//
+// Native value convention: a Value is a (payload i64, kind i8) pair, the
+// two halves of the 16-byte Value. Helpers take Values by pointer, consume
+// (release) the operands they are given and write an owned result.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FUSEVM_VM_NATIVE_H
+#define FUSEVM_VM_NATIVE_H
+
+#include "fusevm/Core/Chunk.h"
+#include "fusevm/Core/Value.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fusevm {
+
+struct VerifyInfo;
+
+/// The kind byte compiled code returns instead of a value when a runtime
+/// error was raised (NativeCtx::Err, ErrIp say which, where).
+constexpr uint8_t NativeErrorKind = 0xFF;
+
+/// State of one run that compiled code reads and writes directly; the
+/// field offsets are part of the generated code (offsetof in the lowering).
+struct NativeCtx {
+  Value *Globals;
+  const Value *Consts;
+  void **FnTable;        ///< per function: its native fastcc code, or null
+  uint64_t NativeCalls;  ///< entries into compiled functions
+  uint64_t Fuel;         ///< instruction budget left (UINT64_MAX: none)
+  uintptr_t StackLimit;  ///< below this native stack address, calls interpret
+  uint32_t Depth;        ///< active guest activations, main included
+  uint32_t MaxDepth;
+  uint32_t ErrIp;        ///< op index of the failing op
+  uint8_t Err;           ///< RtError of the failure
+  int32_t Status;        ///< the status register
+  uint64_t MaxStr;       ///< string length limit (isa.md §5, or lower)
+  uint64_t MaxArr;       ///< array length limit
+  void *Run;             ///< the interpreter run (helpers' back pointer)
+};
+
+/// Boxed entry of a compiled function: consumes \p Args unless it returns
+/// NativeGuardFailed; writes the result to \p Out.
+using NativeEntryFn = uint8_t (*)(NativeCtx *, Value *Args, Value *Out);
+/// On-stack-replacement entry at a loop header of a running activation:
+/// takes the frame's slots and operand stack (consumed unless it returns
+/// NativeGuardFailed) and runs the function to its return.
+using NativeOsrFn = uint8_t (*)(NativeCtx *, Value *Slots, Value *Stack,
+                                Value *Out);
+enum : uint8_t { NativeOk = 0, NativeFailed = 1, NativeGuardFailed = 2 };
+
+/// Kind masks: bit (1 << ValueKind) per kind a value may have.
+using KindMask = uint8_t;
+constexpr KindMask maskOf(ValueKind K) { return KindMask(1u << unsigned(K)); }
+constexpr KindMask AnyKind = 0xFF;
+
+/// What a tier is asked to compile.
+struct JitRequest {
+  const Chunk *C = nullptr;
+  const VerifyInfo *Info = nullptr;
+  uint32_t Func = 0;
+  /// Kinds each parameter is specialised to (guarded at entry); AnyKind:
+  /// not specialised.
+  std::vector<KindMask> ParamMasks;
+  /// An on-stack-replacement entry at this op (a loop header), or -1; the
+  /// exact kinds of the frame's slots and stack there.
+  int64_t OsrIp = -1;
+  std::vector<ValueKind> OsrSlots, OsrStack;
+  bool Linear = false;     ///< the linear tier (a function without jumps)
+  bool Budget = false;     ///< charge NativeCtx::Fuel like the interpreter
+  bool HasHostOps = false; ///< host builtins / extended ops are present
+};
+
+struct JitResult {
+  NativeEntryFn Entry = nullptr;
+  void *Fast = nullptr; ///< the fastcc body, for NativeCtx::FnTable
+  NativeOsrFn Osr = nullptr;
+};
+
+/// A code generator the interpreter's tier policy calls (lib/JIT).
+class JitEngine {
+public:
+  virtual ~JitEngine();
+  /// Compiles; on failure returns false and says why in \p Why.
+  virtual bool compile(const JitRequest &R, JitResult &Out,
+                       std::string &Why) = 0;
+  /// One line per JIT event, when --jit-log asked for it.
+  virtual void log(const std::string &Line) = 0;
+  uint64_t Compiles = 0;   ///< LLVM code generation runs
+  double CompileMs = 0;
+  uint64_t LinearCompiled = 0, BlockCompiled = 0;
+};
+
+/// True when function \p F of \p C has no jumps and no fused loops: the
+/// linear tier's functions.
+bool isLinearFunction(const Chunk &C, uint32_t F);
+
+/// A runtime helper compiled code may call, by name.
+struct NativeSymbol {
+  const char *Name;
+  void *Addr;
+};
+/// Every helper of lib/VM/NativeRuntime.cpp.
+const std::vector<NativeSymbol> &nativeRuntimeSymbols();
+
+} // namespace fusevm
+
+#endif // FUSEVM_VM_NATIVE_H
