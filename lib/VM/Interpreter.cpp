@@ -750,6 +750,12 @@ static inline void rawSwap(Value *A, Value *B) {
 llvm::Error Interpreter::run() {
   if (llvm::Error E = prepare())
     return E;
+  struct {
+    uint64_t Compiles = 0, LinearCompiled = 0, BlockCompiled = 0;
+    double CompileMs = 0;
+  } Jit0; // the engine's counters before this run
+  if (JitEngine *J = Opts.Jit)
+    Jit0 = {J->Compiles, J->LinearCompiled, J->BlockCompiled, J->CompileMs};
   Value Result;
   bool Ok;
   uint32_t Main = Info.Main;
@@ -772,6 +778,12 @@ llvm::Error Interpreter::run() {
   }
   Out.Status = Ctx.Status;
   Out.Stats.NativeCalls = Ctx.NativeCalls;
+  if (JitEngine *J = Opts.Jit) {
+    Out.Stats.LLVMCompiles = J->Compiles - Jit0.Compiles;
+    Out.Stats.CompileMs = J->CompileMs - Jit0.CompileMs;
+    Out.Stats.LinearCompiled = J->LinearCompiled - Jit0.LinearCompiled;
+    Out.Stats.BlockCompiled = J->BlockCompiled - Jit0.BlockCompiled;
+  }
   if (!Ok) {
     std::string Msg =
         ErrKind == RtError::Host ? HostMessage : rtErrorMessage(ErrKind);

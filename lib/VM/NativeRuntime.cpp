@@ -18,8 +18,6 @@
 
 namespace fusevm {
 
-JitEngine::~JitEngine() = default;
-
 bool isLinearFunction(const Chunk &C, uint32_t F) {
   const FunctionDef &D = C.Functions[F];
   for (uint32_t Ip = D.Entry; Ip < D.End; ++Ip)

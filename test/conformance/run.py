@@ -6,7 +6,8 @@ NAME.code (exit code, else 0), NAME.err (a phrase stderr must contain),
 NAME.args (one argument per line) and NAME.in (stdin bytes).
 
 Every test runs once per execution mode given with --mode (repeatable):
-a `fusevm --jit=MODE` flag, `fbc` (compile with fusevmc to .fbc first, then
+a `fusevm --jit=MODE` flag, `hot` (`--jit=auto --jit-threshold=1`: every
+function and loop compiled at once), `fbc` (compile with fusevmc to .fbc first, then
 run the binary) or `fuse` (the same through `fusevmc --fuse`). Prints one line
 per failure and a closing line "conformance: N passed, M failed".
 """
@@ -52,6 +53,11 @@ def run_one(args, name, mode, tmp):
                 return None
             return "fusevmc exit %d: %s" % (c.returncode, c.stderr.decode()[:300])
         program = fbc
+    elif mode.startswith("hot"):
+        # auto with every function and loop hot at once: compiles on the
+        # first call, enters loops by on-stack replacement on the first
+        # back edge.
+        extra = ["--jit=auto", "--jit-threshold=1"]
     else:
         extra = ["--jit=" + mode]
     cmd = [args.fusevm] + extra + [program, "--"] + prog_args

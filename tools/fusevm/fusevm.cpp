@@ -10,12 +10,14 @@
 
 #include "fusevm/Bytecode/Fbc.h"
 #include "fusevm/Core/Diag.h"
+#include "fusevm/JIT/JIT.h"
 #include "fusevm/VM/VM.h"
 
 #include "ToolSupport.h"
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 using namespace fusevm;
@@ -25,7 +27,8 @@ static void printStats(const RunStats &S) {
   std::fprintf(
       stderr,
       "{\"interp_ops\": %llu, \"llvm_compiles\": %llu, \"compile_ms\": %.3f, "
-      "\"linear_compiled\": 0, \"block_compiled\": 0, \"native_calls\": 0, "
+      "\"linear_compiled\": %llu, \"block_compiled\": %llu, "
+      "\"native_calls\": %llu, \"osr_entries\": %llu, "
       "\"traces_recorded\": 0, \"traces_compiled\": 0, "
       "\"traces_aborted\": 0, \"trace_entries\": 0, \"side_exits\": 0, "
       "\"guard_failures\": 0, \"side_traces\": 0, \"traces_blacklisted\": 0, "
@@ -33,6 +36,10 @@ static void printStats(const RunStats &S) {
       "\"calls\": %llu, \"back_edges\": %llu}\n",
       static_cast<unsigned long long>(S.InterpOps),
       static_cast<unsigned long long>(S.LLVMCompiles), S.CompileMs,
+      static_cast<unsigned long long>(S.LinearCompiled),
+      static_cast<unsigned long long>(S.BlockCompiled),
+      static_cast<unsigned long long>(S.NativeCalls),
+      static_cast<unsigned long long>(S.OsrEntries),
       static_cast<unsigned long long>(S.Calls),
       static_cast<unsigned long long>(S.BackEdges));
 }
@@ -48,16 +55,31 @@ int main(int argc, char **argv) {
       "Exit codes: the program's status & 255 when it ends normally;\n"
       "64 usage error, 65 input rejected (malformed or failed verification),\n"
       "66 input cannot be opened, 70 runtime error.\n"
-      "This build has the interpreter only: the JIT tiers (linear, block,\n"
-      "trace) and the code cache are not built yet.");
-  std::string Jit = "auto";
+      "Tiers built: the interpreter, linear and block (LLVM ORC). The trace\n"
+      "tier and the code cache are not built yet.");
+  std::string Jit = "auto", Dump;
   uint32_t MaxDepth = DefaultMaxCallDepth;
-  bool Stats = false, PrintResult = false;
+  uint32_t Threshold = RunOptions().JitThreshold;
+  bool Stats = false, PrintResult = false, JitLog = false;
   App.add_option("--jit", Jit,
-                 "Execution tier: auto (default: the interpreter, then the "
-                 "tiers that pay off; today the interpreter) or off "
-                 "(interpreter only)")
+                 "Execution tier: auto (default: interpret, compile what gets "
+                 "hot), off (interpreter only, never touches LLVM), linear "
+                 "(compile every function without jumps on its first call), "
+                 "block (compile every function on its first call)")
       ->type_name("MODE");
+  App.add_option("--jit-threshold", Threshold,
+                 "auto: calls of a function, or iterations of one of its "
+                 "loops, before it is compiled (default 1000)")
+      ->check(CLI::Range(1u, 4000000000u))
+      ->type_name("N");
+  App.add_flag("--jit-log", JitLog,
+               "One line on stderr per compile, and per function left "
+               "uncompiled with the reason");
+  App.add_option("--dump", Dump,
+                 "ir: print the optimised LLVM IR of everything compiled to "
+                 "stderr; asm: its machine code")
+      ->check(CLI::IsMember({"ir", "asm"}))
+      ->type_name("KIND");
   App.add_option("--max-call-depth", MaxDepth,
                  "Call-depth limit, main included (default 100000)")
       ->check(CLI::Range(1u, 100000000u))
@@ -81,12 +103,11 @@ int main(int argc, char **argv) {
                  Rest[0].c_str());
     return ExitUsage;
   }
-  if (Jit != "auto" && Jit != "off") {
-    if (Jit == "linear" || Jit == "block" || Jit == "trace")
+  if (Jit != "auto" && Jit != "off" && Jit != "linear" && Jit != "block") {
+    if (Jit == "trace")
       std::fprintf(stderr,
-                   "fusevm: error: --jit=%s: the %s tier is not built yet; "
-                   "this build has the interpreter only (--jit=off or auto)\n",
-                   Jit.c_str(), Jit.c_str());
+                   "fusevm: error: --jit=trace: the trace tier is not built "
+                   "yet (auto, off, linear, block)\n");
     else
       std::fprintf(stderr,
                    "fusevm: error: --jit=%s: unknown mode (auto, off, "
@@ -97,6 +118,22 @@ int main(int argc, char **argv) {
 
   RunOptions Opts;
   Opts.MaxCallDepth = MaxDepth;
+  std::unique_ptr<JitEngine> Engine;
+  if (Jit != "off") {
+    JitOptions JO;
+    JO.Log = JitLog;
+    JO.DumpIR = Dump == "ir";
+    JO.DumpAsm = Dump == "asm";
+    // FUSEVM_JIT_DEBUG=1 / FUSEVM_JIT_PERF=1: let gdb / perf see JIT code.
+    JO.DebuggerSupport = std::getenv("FUSEVM_JIT_DEBUG") != nullptr;
+    JO.PerfSupport = std::getenv("FUSEVM_JIT_PERF") != nullptr;
+    Engine = createJitEnginePlugin(JO);
+    Opts.Jit = Engine.get();
+    Opts.Mode = Jit == "linear"  ? RunOptions::JitMode::Linear
+                : Jit == "block" ? RunOptions::JitMode::Block
+                                 : RunOptions::JitMode::Auto;
+    Opts.JitThreshold = Threshold;
+  }
   Opts.CountOps = Stats;
   Opts.Args.assign(Rest.begin() + 1, Rest.end());
   if (!Opts.Args.empty() && Opts.Args[0] == "--")

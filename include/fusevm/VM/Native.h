@@ -91,7 +91,7 @@ struct JitResult {
 /// A code generator the interpreter's tier policy calls (lib/JIT).
 class JitEngine {
 public:
-  virtual ~JitEngine();
+  virtual ~JitEngine() = default;
   /// Compiles; on failure returns false and says why in \p Why.
   virtual bool compile(const JitRequest &R, JitResult &Out,
                        std::string &Why) = 0;

@@ -1,0 +1,54 @@
+//===- fusevm/JIT/JIT.h - The native tiers on LLVM ORC ------------*- C++ -*-===//
+//
+// \file
+// Makes the JitEngine the interpreter's tier policy drives (VM/Native.h):
+//
+//   auto Jit = fusevm::createJitEngine(fusevm::JitOptions());
+//   fusevm::RunOptions Opts;
+//   Opts.Jit = Jit.get();                         // tiers on
+//   Opts.Mode = fusevm::RunOptions::JitMode::Auto;
+//
+// Creating the engine costs nothing: LLVM is initialised and the ORC
+// session (one LLJIT) made on the first compile. No LLVM header here.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FUSEVM_JIT_JIT_H
+#define FUSEVM_JIT_JIT_H
+
+#include "fusevm/VM/Native.h"
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace fusevm {
+
+struct JitOptions {
+  unsigned OptLevel = 2;  ///< LLVM optimisation level, 0-3
+  bool Log = false;       ///< --jit-log: one line per compile or refusal
+  bool DumpIR = false;    ///< --dump=ir: optimised IR of each module
+  bool DumpAsm = false;   ///< --dump=asm: its machine code
+  /// Register JIT code with gdb (GDB JIT interface) and perf (perf map /
+  /// jitdump) so that debuggers and profilers see it.
+  bool DebuggerSupport = false;
+  bool PerfSupport = false;
+  /// Where log lines and dumps go; default: stderr.
+  std::function<void(const std::string &)> Sink;
+  /// The runtime helpers compiled code calls (nativeRuntimeSymbols() of
+  /// the VM the code will run in).
+  const std::vector<NativeSymbol> *Helpers = nullptr;
+};
+
+/// The engine, linked in (library FusevmJIT).
+std::unique_ptr<JitEngine> createJitEngine(const JitOptions &Opts);
+
+/// The same, from the plugin libfusevm-jit.so (what the fusevm tool uses,
+/// so that a run that compiles nothing never maps LLVM): the library is
+/// loaded on the first compile, from \p Path or, if empty, from
+/// $FUSEVM_JIT_LIBRARY or next to the running executable.
+std::unique_ptr<JitEngine> createJitEnginePlugin(const JitOptions &Opts,
+                                                 std::string Path = "");
+
+} // namespace fusevm
+
+#endif // FUSEVM_JIT_JIT_H

@@ -1,0 +1,252 @@
+//===- Engine.cpp - The ORC session behind the native tiers ---------------===//
+//
+// \file
+// One LLJIT per engine, made on the first compile (DESIGN.md: ≈0.5 ms), so
+// a run that never compiles never initialises LLVM. Objects are PIC with
+// the small code model, linked by RTDyld, which is also what the gdb and
+// perf event listeners attach to. The runtime helpers are absolute symbols;
+// libm (fmod for frem) comes from the process.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fusevm/JIT/JIT.h"
+
+#include "Lower.h"
+
+#include "fusevm/Verify/Verifier.h"
+
+#include "llvm/ExecutionEngine/JITEventListener.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
+#include "llvm/ExecutionEngine/SectionMemoryManager.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Utils/Cloning.h"
+
+#include <chrono>
+#include <cstdio>
+
+using namespace llvm;
+using namespace llvm::orc;
+
+namespace fusevm {
+namespace {
+
+std::string kindList(const std::vector<KindMask> &Masks) {
+  std::string S;
+  for (KindMask M : Masks) {
+    if (!S.empty())
+      S += ", ";
+    static const char *const Names[] = {"undef", "bool", "int",  "float",
+                                        "status", "str", "array", "hash"};
+    S += M == AnyKind ? "any" : Names[__builtin_ctz(M)];
+  }
+  return S;
+}
+
+class OrcEngine final : public JitEngine {
+public:
+  explicit OrcEngine(const JitOptions &O) : Opts(O) {}
+  bool compile(const JitRequest &R, JitResult &Out, std::string &Why) override;
+  void log(const std::string &Line) override {
+    if (Opts.Log)
+      emit("fusevm: " + Line + "\n");
+  }
+
+private:
+  bool start(std::string &Why);
+  void optimize(Module &M);
+  void emit(const std::string &S) {
+    if (Opts.Sink)
+      Opts.Sink(S);
+    else
+      std::fwrite(S.data(), 1, S.size(), stderr);
+  }
+
+  JitOptions Opts;
+  std::unique_ptr<LLJIT> J;
+  std::unique_ptr<TargetMachine> TM; ///< for the optimiser and --dump=asm
+  uint64_t Serial = 0;
+};
+
+bool OrcEngine::start(std::string &Why) {
+  InitializeNativeTarget();
+  InitializeNativeTargetAsmPrinter();
+  auto JTMB = JITTargetMachineBuilder::detectHost();
+  if (!JTMB) {
+    Why = toString(JTMB.takeError());
+    return false;
+  }
+  JTMB->setRelocationModel(Reloc::PIC_);
+  JTMB->setCodeModel(CodeModel::Small);
+  JTMB->setCodeGenOptLevel(Opts.OptLevel == 0 ? CodeGenOptLevel::None
+                                              : CodeGenOptLevel::Default);
+  auto TMOr = JTMB->createTargetMachine();
+  if (!TMOr) {
+    Why = toString(TMOr.takeError());
+    return false;
+  }
+  TM = std::move(*TMOr);
+  bool Gdb = Opts.DebuggerSupport, Perf = Opts.PerfSupport;
+  auto JOr =
+      LLJITBuilder()
+          .setJITTargetMachineBuilder(std::move(*JTMB))
+          .setObjectLinkingLayerCreator(
+              [Gdb, Perf](ExecutionSession &ES, const Triple &)
+                  -> Expected<std::unique_ptr<ObjectLayer>> {
+                auto L = std::make_unique<RTDyldObjectLinkingLayer>(
+                    ES, [] { return std::make_unique<SectionMemoryManager>(); });
+                if (Gdb)
+                  if (JITEventListener *G =
+                          JITEventListener::createGDBRegistrationListener())
+                    L->registerJITEventListener(*G);
+                if (Perf)
+                  if (JITEventListener *P =
+                          JITEventListener::createPerfJITEventListener())
+                    L->registerJITEventListener(*P);
+                return L;
+              })
+          .create();
+  if (!JOr) {
+    Why = toString(JOr.takeError());
+    return false;
+  }
+  J = std::move(*JOr);
+  JITDylib &Main = J->getMainJITDylib();
+  if (!Opts.Helpers) {
+    Why = "no runtime helpers given (JitOptions::Helpers)";
+    return false;
+  }
+  SymbolMap Helpers;
+  for (const NativeSymbol &S : *Opts.Helpers)
+    Helpers[J->mangleAndIntern(S.Name)] = {
+        ExecutorAddr::fromPtr(S.Addr),
+        JITSymbolFlags::Exported | JITSymbolFlags::Callable};
+  if (Error E = Main.define(absoluteSymbols(std::move(Helpers)))) {
+    Why = toString(std::move(E));
+    return false;
+  }
+  auto Proc = DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      J->getDataLayout().getGlobalPrefix());
+  if (!Proc) {
+    Why = toString(Proc.takeError());
+    return false;
+  }
+  Main.addGenerator(std::move(*Proc));
+  return true;
+}
+
+void OrcEngine::optimize(Module &M) {
+  if (Opts.OptLevel == 0)
+    return;
+  LoopAnalysisManager LAM;
+  FunctionAnalysisManager FAM;
+  CGSCCAnalysisManager CGAM;
+  ModuleAnalysisManager MAM;
+  PassBuilder PB(TM.get());
+  PB.registerModuleAnalyses(MAM);
+  PB.registerCGSCCAnalyses(CGAM);
+  PB.registerFunctionAnalyses(FAM);
+  PB.registerLoopAnalyses(LAM);
+  PB.crossRegisterProxies(LAM, FAM, CGAM, MAM);
+  OptimizationLevel L = Opts.OptLevel == 1   ? OptimizationLevel::O1
+                        : Opts.OptLevel == 3 ? OptimizationLevel::O3
+                                             : OptimizationLevel::O2;
+  PB.buildPerModuleDefaultPipeline(L).run(M, MAM);
+}
+
+bool OrcEngine::compile(const JitRequest &R, JitResult &Out, std::string &Why) {
+  auto T0 = std::chrono::steady_clock::now();
+  if (!J && !start(Why)) {
+    Why = "LLVM JIT unavailable: " + Why;
+    return false;
+  }
+  const Chunk &C = *R.C;
+  std::string Name = C.functionName(R.Func);
+  std::string Tag = std::to_string(++Serial) + "_" + std::to_string(R.Func);
+  auto Ctx = std::make_unique<LLVMContext>();
+  auto M = std::make_unique<Module>("fusevm." + Name, *Ctx);
+  M->setDataLayout(J->getDataLayout());
+  M->setTargetTriple(J->getTargetTriple().str());
+  LoweredNames N = lowerFunction(*M, R, Tag);
+  std::string Broken;
+  raw_string_ostream BS(Broken);
+  if (verifyModule(*M, &BS)) {
+    Why = "internal error: the lowering produced invalid IR: " + BS.str();
+    return false;
+  }
+  optimize(*M);
+  if (Opts.DumpIR) {
+    std::string S;
+    raw_string_ostream OS(S);
+    M->print(OS, nullptr);
+    emit("; fusevm --dump=ir: " + Name + "\n" + OS.str());
+  }
+  if (Opts.DumpAsm) {
+    std::unique_ptr<Module> Copy = CloneModule(*M);
+    SmallString<0> Asm;
+    raw_svector_ostream OS(Asm);
+    legacy::PassManager PM;
+    if (!TM->addPassesToEmitFile(PM, OS, nullptr, CodeGenFileType::AssemblyFile)) {
+      PM.run(*Copy);
+      emit("# fusevm --dump=asm: " + Name + "\n" + std::string(Asm.str()));
+    }
+  }
+  if (Error E = J->addIRModule(ThreadSafeModule(std::move(M), std::move(Ctx)))) {
+    Why = toString(std::move(E));
+    return false;
+  }
+  auto Find = [&](const std::string &S) -> void * {
+    if (S.empty())
+      return nullptr;
+    auto A = J->lookup(S);
+    if (!A) {
+      Why = toString(A.takeError());
+      return nullptr;
+    }
+    return A->toPtr<void *>();
+  };
+  Out.Entry = reinterpret_cast<NativeEntryFn>(Find(N.Entry));
+  Out.Fast = Find(N.Fast);
+  Out.Osr = reinterpret_cast<NativeOsrFn>(Find(N.Osr));
+  if (!Out.Entry || !Out.Fast || (R.OsrIp >= 0 && !Out.Osr))
+    return false;
+  double Ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - T0)
+                  .count();
+  ++Compiles;
+  CompileMs += Ms;
+  (R.Linear ? LinearCompiled : BlockCompiled) += 1;
+  const FunctionDef &D = C.Functions[R.Func];
+  char Buf[64];
+  std::snprintf(Buf, sizeof Buf, "%.2f ms", Ms);
+  std::string Line = "jit: compiled " + Name + " (" +
+                     (R.Linear ? "linear" : "block") + " tier, " +
+                     std::to_string(D.End - D.Entry) + " ops";
+  if (D.Arity)
+    Line += ", params: " + kindList(R.ParamMasks);
+  if (R.OsrIp >= 0)
+    Line += ", entered mid-loop at op " + std::to_string(R.OsrIp);
+  log(Line + ") in " + Buf);
+  return true;
+}
+
+} // namespace
+
+std::unique_ptr<JitEngine> createJitEngine(const JitOptions &Opts) {
+  return std::make_unique<OrcEngine>(Opts);
+}
+
+/// The plugin's one export (see createJitEnginePlugin).
+extern "C" __attribute__((visibility("default"))) JitEngine *
+fusevm_create_jit_engine(const JitOptions *Opts) {
+  return new OrcEngine(*Opts);
+}
+
+} // namespace fusevm

@@ -1,0 +1,38 @@
+//===- Lower.h - Verified bytecode to LLVM IR -------------------*- C++ -*-===//
+//
+// \file
+// The one lowering every native tier shares (DESIGN.md "JIT on ORC"): a
+// function of a verified chunk becomes LLVM IR whose operand stack and
+// slots are allocas that mem2reg turns into SSA values. A kind analysis
+// proves which kinds each stack entry and slot can hold, so int and float
+// code is emitted inline without checks where it is proven, with checks
+// where it is not, and every other op calls the runtime helper the
+// interpreter's semantics live in.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FUSEVM_LIB_JIT_LOWER_H
+#define FUSEVM_LIB_JIT_LOWER_H
+
+#include "fusevm/VM/Native.h"
+
+#include "llvm/IR/Module.h"
+
+#include <string>
+
+namespace fusevm {
+
+/// Names of the functions lowerFunction defines for one request.
+struct LoweredNames {
+  std::string Fast;  ///< fastcc {i64, i8} (ctx, p0, k0, ...)
+  std::string Entry; ///< i8 (ctx, args, out): NativeEntryFn
+  std::string Osr;   ///< i8 (ctx, slots, stack, out): NativeOsrFn, or ""
+};
+
+/// Defines the functions of \p R in \p M; \p Tag makes their names unique
+/// in the JIT session.
+LoweredNames lowerFunction(llvm::Module &M, const JitRequest &R,
+                           const std::string &Tag);
+
+} // namespace fusevm
+
+#endif // FUSEVM_LIB_JIT_LOWER_H
