@@ -232,7 +232,8 @@ bool OrcEngine::compile(const JitRequest &R, JitResult &Out, std::string &Why) {
   if (D.Arity)
     Line += ", params: " + kindList(R.ParamMasks);
   if (R.OsrIp >= 0)
-    Line += ", entered mid-loop at op " + std::to_string(R.OsrIp);
+    Line += ", entered mid-loop at line " +
+            std::to_string(C.lineOf(size_t(R.OsrIp)));
   log(Line + ") in " + Buf);
   return true;
 }

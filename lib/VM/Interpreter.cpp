@@ -428,10 +428,11 @@ bool Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
                              size_t StackLen, NativeOsrFn *Osr) {
   NativeFn &N = Native[F];
   bool Linear = isLinearFunction(C, F);
-  if (OsrIp < 0 && N.Tried)
-    return N.Entry != nullptr;
-  if (OsrIp < 0)
-    N.Tried = true;
+  // One attempt per function; an on-stack replacement may still follow a
+  // successful compile (an activation that was running interpreted).
+  if (N.Tried && (OsrIp < 0 || !N.Entry))
+    return OsrIp < 0 && N.Entry;
+  N.Tried = true;
   std::string Name = C.functionName(F);
   if (Opts.Mode == RunOptions::JitMode::Linear && !Linear) {
     Opts.Jit->log("jit: skip " + Name + ": has jumps (the linear tier takes "
@@ -442,7 +443,7 @@ bool Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
   R.C = &C;
   R.Info = &Info;
   R.Func = F;
-  R.Linear = Linear;
+  R.Linear = Linear && Opts.Mode != RunOptions::JitMode::Block;
   R.Budget = Opts.InstructionBudget != 0;
   unsigned Arity = C.Functions[F].Arity;
   R.ParamMasks.assign(Arity, AnyKind);
@@ -779,6 +780,24 @@ llvm::Error Interpreter::run() {
   Out.Status = Ctx.Status;
   Out.Stats.NativeCalls = Ctx.NativeCalls;
   if (JitEngine *J = Opts.Jit) {
+    // --jit-log accounts for every function: compiled ones were logged by
+    // the engine, refusals by tryCompile; these are the rest.
+    for (uint32_t F = 0; F < Native.size(); ++F) {
+      if (Native[F].Tried)
+        continue;
+      const FunctionDef &D = C.Functions[F];
+      uint64_t Calls = Out.CallCounts[F] + (F == Main), Hottest = 0;
+      for (uint32_t Ip = D.Entry; Ip < D.End; ++Ip)
+        Hottest = std::max(Hottest, Out.LoopCounts[Ip]);
+      std::string Line = "jit: left " + C.functionName(F) + " uncompiled: ";
+      if (Calls == 0)
+        Line += "never called";
+      else
+        Line += "not hot (" + std::to_string(Calls) + " calls, " +
+                std::to_string(Hottest) + " iterations of its hottest loop; " +
+                "--jit-threshold=" + std::to_string(CallTrigger) + ")";
+      J->log(Line);
+    }
     Out.Stats.LLVMCompiles = J->Compiles - Jit0.Compiles;
     Out.Stats.CompileMs = J->CompileMs - Jit0.CompileMs;
     Out.Stats.LinearCompiled = J->LinearCompiled - Jit0.LinearCompiled;

@@ -28,20 +28,20 @@ static void printStats(const RunStats &S) {
       stderr,
       "{\"interp_ops\": %llu, \"llvm_compiles\": %llu, \"compile_ms\": %.3f, "
       "\"linear_compiled\": %llu, \"block_compiled\": %llu, "
-      "\"native_calls\": %llu, \"osr_entries\": %llu, "
+      "\"native_calls\": %llu, "
       "\"traces_recorded\": 0, \"traces_compiled\": 0, "
       "\"traces_aborted\": 0, \"trace_entries\": 0, \"side_exits\": 0, "
       "\"guard_failures\": 0, \"side_traces\": 0, \"traces_blacklisted\": 0, "
       "\"cache_hits\": 0, \"cache_misses\": 0, \"cache_stores\": 0, "
-      "\"calls\": %llu, \"back_edges\": %llu}\n",
+      "\"calls\": %llu, \"back_edges\": %llu, \"osr_entries\": %llu}\n",
       static_cast<unsigned long long>(S.InterpOps),
       static_cast<unsigned long long>(S.LLVMCompiles), S.CompileMs,
       static_cast<unsigned long long>(S.LinearCompiled),
       static_cast<unsigned long long>(S.BlockCompiled),
       static_cast<unsigned long long>(S.NativeCalls),
-      static_cast<unsigned long long>(S.OsrEntries),
       static_cast<unsigned long long>(S.Calls),
-      static_cast<unsigned long long>(S.BackEdges));
+      static_cast<unsigned long long>(S.BackEdges),
+      static_cast<unsigned long long>(S.OsrEntries));
 }
 
 int main(int argc, char **argv) {
