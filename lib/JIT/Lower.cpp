@@ -48,6 +48,8 @@ constexpr KindMask MNum = MInt | MFloat;
 
 /// Kinds num(v) can give for a v of kinds \p M.
 KindMask numOf(KindMask M) {
+  if (M == 0)
+    return 0; // unreachable so far (the analysis is still converging)
   KindMask R = 0;
   if (M & (MInt | MBool | MUndef | MStatus | MArr | MHash))
     R |= MInt;
@@ -60,6 +62,8 @@ KindMask numOf(KindMask M) {
 
 KindMask arithMask(Opcode Op, KindMask A, KindMask B) {
   KindMask NA = numOf(A), NB = numOf(B), R = 0;
+  if (!NA || !NB)
+    return 0;
   if ((NA & MInt) && (NB & MInt))
     R |= Op == Opcode::Pow ? MNum : MInt;
   if ((NA | NB) & MFloat)
@@ -123,11 +127,15 @@ public:
     NumSlots = Info.Funcs[F].NumSlots;
     Levels = Info.Funcs[F].MaxDepth + 1u;
     expand();
+    // A deoptimisation passes the whole frame at once.
+    ScratchN = std::max(ScratchN, NumSlots + Info.Funcs[F].MaxStack + 8);
   }
 
   Function *emitFast(const std::string &Name);
   Function *emitEntry(const std::string &Name, Function *Fast);
-  Function *emitOsr(const std::string &Name, Function *Fast);
+  Function *emitOsr(const std::string &Name, Function *Fast, KindMask Ret);
+  KindMask selfReturn() const { return SelfRet; }
+  Function *emitFastBody(Function *Fast);
 
 private:
   // Step 1.
@@ -156,6 +164,17 @@ private:
   std::vector<uint32_t> OrigToX;
   unsigned ScratchN = 4;
   std::vector<State> In;
+  /// Speculated kinds of globals read by GetVar / of the elements of
+  /// arrays read by ArrayGet (0: none), by name; filled on first use.
+  mutable std::vector<int> SpecVar, SpecElem;
+  KindMask specVar(uint32_t N) const;
+  KindMask specElem(uint32_t N) const;
+  void deopt(uint32_t XI);
+  BasicBlock *DeoptBB = nullptr;
+  PHINode *DeoptIp = nullptr, *DeoptH = nullptr;
+  std::vector<std::pair<PHINode *, PHINode *>> DeoptSlots;
+  /// Kinds this function returns for its specialisation (see Call).
+  KindMask SelfRet = AnyKind;
 
   // Per emitted function.
   enum class Variant { Fast, Osr } V = Variant::Fast;
@@ -393,6 +412,15 @@ private:
             i8c(unsigned(RtError::BudgetExhausted)), Orig);
   }
 
+  /// Element \p Idx of the array (CP, CK) when it is an array and Idx an
+  /// int (undef out of range), else \p Slow.
+  std::pair<Value *, Value *>
+  arrayGet(Value *CP, Value *CK, KindMask CM, const JV &Idx,
+           const std::function<std::pair<Value *, Value *>()> &Slow);
+  /// Stores \p V at \p Idx of the array (CP, CK) when that is an
+  /// in-range store into a single-owner array, else \p Slow.
+  void arraySet(Value *CP, Value *CK, KindMask CM, const JV &V, const JV &Idx,
+                const std::function<void()> &Slow);
   void emitReturn(Value *P, Value *K);
   void releaseFrame(uint32_t Height);
   void emitArith(const XOp &O);
@@ -400,6 +428,82 @@ private:
   void emitCall(const XOp &O);
   void emitBuiltin(const XOp &O);
 };
+
+//===----------------------------------------------------------------------===//
+// Speculation on the kinds globals hold when the function is compiled
+//===----------------------------------------------------------------------===//
+
+/// The one number-like kind in \p M, as a mask, or 0.
+static KindMask speculable(KindMask M) {
+  return M == MInt || M == MFloat || M == MBool ? M : 0;
+}
+
+KindMask Lowerer::specVar(uint32_t N) const {
+  if (!R.Speculate || !R.Globals)
+    return 0;
+  if (SpecVar.empty())
+    SpecVar.assign(C.Names.size(), -1);
+  if (SpecVar[N] < 0)
+    SpecVar[N] = speculable(maskOf(R.Globals[N].K));
+  return KindMask(SpecVar[N]);
+}
+
+KindMask Lowerer::specElem(uint32_t N) const {
+  if (!R.Speculate || !R.Globals)
+    return 0;
+  if (SpecElem.empty())
+    SpecElem.assign(C.Names.size(), -1);
+  if (SpecElem[N] < 0) {
+    KindMask M = 0;
+    const fusevm::Value &G = R.Globals[N];
+    if (G.isArray() && !G.array()->Items.empty()) {
+      const auto &Items = G.array()->Items;
+      size_t Step = Items.size() / 4096 + 1; // a sample of big arrays
+      for (size_t K = 0; K < Items.size(); K += Step)
+        M |= maskOf(Items[K].K);
+    }
+    SpecElem[N] = speculable(M);
+  }
+  return KindMask(SpecElem[N]);
+}
+
+void Lowerer::deopt(uint32_t XI) {
+  // The frame as the interpreter would have it before this op: the stack
+  // here, the slots in the one block all deoptimisations of this function
+  // share (phis), which hands them to the interpreter.
+  for (uint32_t K = 0; K < H; ++K)
+    spill(stackAt(K), NumSlots + K);
+  if (!DeoptBB) {
+    IRBuilder<>::InsertPointGuard Guard(B);
+    DeoptBB = block("deopt");
+    B.SetInsertPoint(DeoptBB);
+    DeoptIp = B.CreatePHI(I32, 4, "deopt_ip");
+    DeoptH = B.CreatePHI(I32, 4, "deopt_height");
+    DeoptSlots.clear();
+    for (uint32_t Sl = 0; Sl < NumSlots; ++Sl)
+      DeoptSlots.push_back({B.CreatePHI(I64, 4), B.CreatePHI(I8, 4)});
+    for (uint32_t Sl = 0; Sl < NumSlots; ++Sl)
+      spill({DeoptSlots[Sl].first, DeoptSlots[Sl].second, AnyKind}, Sl);
+    unsigned Res = NumSlots + Info.Funcs[F].MaxStack + 4;
+    Value *St = B.CreateCall(
+        helper("fvm_rt_resume", I8, {Ptr, I32, I32, Ptr, Ptr, I32, Ptr}),
+        {CtxP, i32c(F), DeoptIp, scratch(0), scratch(NumSlots), DeoptH,
+         scratch(Res)});
+    propagateIf(B.CreateICmpNE(St, i8c(NativeOk)));
+    auto [P, K] = loadScratch(Res);
+    emitReturn(P, K);
+  }
+  BasicBlock *Here = B.GetInsertBlock();
+  DeoptIp->addIncoming(i32c(X[XI].Orig), Here);
+  DeoptH->addIncoming(i32c(H), Here);
+  for (uint32_t Sl = 0; Sl < NumSlots; ++Sl) {
+    DeoptSlots[Sl].first->addIncoming(B.CreateLoad(I64, LP[Sl]), Here);
+    DeoptSlots[Sl].second->addIncoming(B.CreateLoad(I8, LK[Sl]), Here);
+  }
+  // The loads must precede the branch: move it after them.
+  B.CreateBr(DeoptBB);
+  B.SetInsertPoint(block("dead"));
+}
 
 //===----------------------------------------------------------------------===//
 // Step 1: expansion
@@ -587,13 +691,23 @@ void Lowerer::transfer(const XOp &O, State &S) const {
     S.Stack[N - 1] = A;
     break;
   }
-  case Opcode::GetVar: case Opcode::ArrayPop: case Opcode::ArrayShift:
+  case Opcode::GetVar: {
+    KindMask Sp = S.Level == 0 ? specVar(I.A) : 0;
+    push(Sp ? Sp : AnyKind);
+    break;
+  }
+  case Opcode::ArrayPop: case Opcode::ArrayShift:
     push(AnyKind);
     break;
   case Opcode::GetSlot: push(slot(I.A)); break;
   case Opcode::SetSlot: slot(I.A) = pop(); break;
-  case Opcode::SlotArrayGet: case Opcode::ArrayGet: case Opcode::HashGet:
-  case Opcode::HashDelete:
+  case Opcode::ArrayGet: {
+    KindMask Sp = S.Level == 0 ? specElem(I.A) : 0;
+    pop();
+    push(Sp ? Sp : AnyKind);
+    break;
+  }
+  case Opcode::SlotArrayGet: case Opcode::HashGet: case Opcode::HashDelete:
     pop();
     push(AnyKind);
     break;
@@ -646,7 +760,24 @@ void Lowerer::transfer(const XOp &O, State &S) const {
     break;
   case Opcode::LogNot: pop(); push(MBool); break;
   case Opcode::BitNot: pop(); push(MInt); break;
-  case Opcode::Call: popN(I.U8); push(AnyKind); break;
+  case Opcode::Call: {
+    // A self-call whose arguments satisfy this specialisation's guards
+    // returns what this function returns (SelfRet, found by fixpoint).
+    KindMask Res = AnyKind;
+    if (Info.Callee[O.Orig] == F) {
+      bool Within = true;
+      for (unsigned A = 0; A < I.U8; ++A) {
+        KindMask Pm = A < R.ParamMasks.size() ? R.ParamMasks[A] : AnyKind;
+        if (S.Stack[S.Stack.size() - I.U8 + A] & ~Pm)
+          Within = false;
+      }
+      if (Within)
+        Res = SelfRet;
+    }
+    popN(I.U8);
+    push(Res);
+    break;
+  }
   case Opcode::Return: break;
   case Opcode::PushFrame:
     ++S.Level;
@@ -750,6 +881,7 @@ void Lowerer::prologue(Function *F0) {
   Scratch = B.CreateAlloca(ArrayType::get(I8, 16 * uint64_t(ScratchN)),
                            nullptr, "scratch");
   Scratch->setAlignment(Align(16));
+  DeoptBB = nullptr;
   ErrExit = BasicBlock::Create(Cx, "error", Fn);
   {
     IRBuilder<> EB(ErrExit);
@@ -819,7 +951,28 @@ Function *Lowerer::emitFast(const std::string &Name) {
       B.CreateStore(kc(ValueKind::Undef), LK[K]);
     }
   }
-  analyse(0, S0);
+  // The return kinds, by fixpoint from "returns nothing yet".
+  SelfRet = 0;
+  bool Converged = false;
+  for (int Round = 0; Round < 10 && !Converged; ++Round) {
+    analyse(0, S0);
+    KindMask Ret = 0;
+    for (size_t K = 0; K < X.size(); ++K)
+      if (In[K].Reached && X[K].I.Op == Opcode::ReturnValue)
+        Ret |= In[K].Stack.back();
+      else if (In[K].Reached && X[K].I.Op == Opcode::Return)
+        Ret |= MUndef;
+    Converged = Ret == SelfRet;
+    SelfRet = Ret;
+  }
+  if (!Converged) {
+    SelfRet = AnyKind;
+    analyse(0, S0);
+  }
+  return emitFastBody(Fast);
+}
+
+Function *Lowerer::emitFastBody(Function *Fast) {
   emitBody(0);
   return Fast;
 }
@@ -862,9 +1015,11 @@ Function *Lowerer::emitEntry(const std::string &Name, Function *Fast) {
   return E;
 }
 
-Function *Lowerer::emitOsr(const std::string &Name, Function *Fast) {
+Function *Lowerer::emitOsr(const std::string &Name, Function *Fast,
+                           KindMask Ret) {
   V = Variant::Osr;
   FastFn = Fast;
+  SelfRet = Ret;
   Function *O = Function::Create(
       FunctionType::get(I8, {Ptr, Ptr, Ptr, Ptr}, false),
       Function::ExternalLinkage, Name, M);
@@ -955,6 +1110,84 @@ void Lowerer::releaseFrame(uint32_t Height) {
       release({B.CreateLoad(I64, LP[I]), B.CreateLoad(I8, LK[I]),
                Cur->Slots[I]});
     }
+}
+
+std::pair<Value *, Value *>
+Lowerer::arrayGet(Value *CP, Value *CK, KindMask CM, const JV &Idx,
+                  const std::function<std::pair<Value *, Value *>()> &Slow) {
+  JV Cont{CP, CK, CM};
+  Value *Ok = B.CreateAnd(kindIs(Cont, ValueKind::Array),
+                          kindIs(Idx, ValueKind::Int));
+  return cases({
+      {Ok,
+       [&] {
+         Value *Obj = B.CreateIntToPtr(CP, Ptr);
+         Value *Begin = B.CreateLoad(
+             Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayBeginOffset));
+         Value *End = B.CreateLoad(
+             Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayEndOffset));
+         Value *Size = B.CreateLShr(
+             B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
+             i64c(4));
+         return cases({
+             {B.CreateICmpULT(Idx.P, Size),
+              [&] {
+                Value *At = B.CreateInBoundsGEP(
+                    I8, Begin, B.CreateShl(Idx.P, i64c(4)));
+                JV E{B.CreateLoad(I64, At),
+                     B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, At, 8)),
+                     AnyKind};
+                retain(E);
+                return std::pair<Value *, Value *>(E.P, E.K);
+              }},
+             {nullptr,
+              [&] {
+                return std::pair<Value *, Value *>(i64c(0),
+                                                   kc(ValueKind::Undef));
+              }},
+         });
+       }},
+      {nullptr, Slow},
+  });
+}
+
+void Lowerer::arraySet(Value *CP, Value *CK, KindMask CM, const JV &V,
+                       const JV &Idx, const std::function<void()> &Slow) {
+  JV Cont{CP, CK, CM};
+  BasicBlock *SlowB = block("aset_slow"), *Done = block("aset_done");
+  Value *Ok = B.CreateAnd(kindIs(Cont, ValueKind::Array),
+                          kindIs(Idx, ValueKind::Int));
+  if (auto *CI = dyn_cast<ConstantInt>(Ok); !CI || CI->isOne()) {
+    BasicBlock *Check = block("aset_check");
+    B.CreateCondBr(Ok, Check, SlowB);
+    B.SetInsertPoint(Check);
+    Value *Obj = B.CreateIntToPtr(CP, Ptr);
+    Value *Begin = B.CreateLoad(
+        Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayBeginOffset));
+    Value *End =
+        B.CreateLoad(Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayEndOffset));
+    Value *Size = B.CreateLShr(
+        B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
+        i64c(4));
+    Value *Unique = B.CreateICmpEQ(B.CreateLoad(I32, Obj), i32c(1));
+    BasicBlock *Store = block("aset_store");
+    B.CreateCondBr(B.CreateAnd(Unique, B.CreateICmpULT(Idx.P, Size)), Store,
+                   SlowB);
+    B.SetInsertPoint(Store);
+    Value *At = B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4)));
+    Value *KAt = B.CreateConstInBoundsGEP1_64(I8, At, 8);
+    JV Old{B.CreateLoad(I64, At), B.CreateLoad(I8, KAt), AnyKind};
+    B.CreateStore(V.P, At);
+    B.CreateStore(V.K, KAt);
+    release(Old);
+    B.CreateBr(Done);
+  } else {
+    B.CreateBr(SlowB);
+  }
+  B.SetInsertPoint(SlowB);
+  Slow();
+  B.CreateBr(Done);
+  B.SetInsertPoint(Done);
 }
 
 void Lowerer::emitReturn(Value *P, Value *K) {
@@ -1284,6 +1517,12 @@ void Lowerer::emitOp(uint32_t XI) {
     Value *At = globalAt(I.A);
     JV G{B.CreateLoad(I64, At),
          B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, At, 8)), AnyKind};
+    if (KindMask Sp = Cur->Level == 0 ? specVar(I.A) : 0) {
+      ValueKind Kd = ValueKind(__builtin_ctz(Sp));
+      when(B.CreateICmpNE(G.K, kc(Kd)), [&] { deopt(XI); });
+      put(H, G.P, kc(Kd));
+      break;
+    }
     retain(G);
     put(H, G.P, G.K);
     break;
@@ -1312,7 +1551,9 @@ void Lowerer::emitOp(uint32_t XI) {
   }
   case Opcode::SlotArrayGet: case Opcode::SlotArraySet: {
     bool Get = I.Op == Opcode::SlotArrayGet;
-    spill(slot(I.A), 0);
+    JV S = slot(I.A);
+    auto SlowPath = [&, Get, S] {
+    spill(S, 0);
     if (Get) {
       spill(in(0), 1);
     } else {
@@ -1326,9 +1567,13 @@ void Lowerer::emitOp(uint32_t XI) {
     check(E, O.Orig);
     auto [SP0, SK0] = loadScratch(0);
     setSlot(I.A, SP0, SK0);
+    return loadScratch(3);
+    };
     if (Get) {
-      auto [P, K] = loadScratch(3);
+      auto [P, K] = arrayGet(S.P, S.K, S.M, in(0), SlowPath);
       put(H - 1, P, K);
+    } else {
+      arraySet(S.P, S.K, S.M, in(1), in(0), [&] { SlowPath(); });
     }
     break;
   }
@@ -1341,11 +1586,93 @@ void Lowerer::emitOp(uint32_t XI) {
   case Opcode::SetArray: case Opcode::SetHash: case Opcode::ArrayPush:
     globalOp(1, false);
     break;
-  case Opcode::ArrayGet: case Opcode::HashGet: case Opcode::HashDelete:
-  case Opcode::HashExists:
+  case Opcode::ArrayGet: {
+    Value *At = globalAt(I.A);
+    Value *GP = B.CreateLoad(I64, At);
+    Value *GK = B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, At, 8));
+    if (KindMask Sp = Cur->Level == 0 ? specElem(I.A) : 0) {
+      // In range of an array, of the speculated kind: else deoptimise.
+      ValueKind Kd = ValueKind(__builtin_ctz(Sp));
+      JV Idx = in(0);
+      BasicBlock *Fail = block("spec_failed"), *Ok = block("spec_ok");
+      Value *IsArr = B.CreateICmpEQ(GK, kc(ValueKind::Array));
+      B.CreateCondBr(B.CreateAnd(IsArr, kindIs(Idx, ValueKind::Int)), Ok, Fail);
+      B.SetInsertPoint(Ok);
+      Value *Obj = B.CreateIntToPtr(GP, Ptr);
+      Value *Begin = B.CreateLoad(
+          Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayBeginOffset));
+      Value *End = B.CreateLoad(
+          Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayEndOffset));
+      Value *Size = B.CreateLShr(
+          B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
+          i64c(4));
+      BasicBlock *Load = block("spec_load");
+      B.CreateCondBr(B.CreateICmpULT(Idx.P, Size), Load, Fail);
+      B.SetInsertPoint(Load);
+      Value *EAt = B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4)));
+      Value *EK = B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, EAt, 8));
+      Value *EP = B.CreateLoad(I64, EAt);
+      BasicBlock *Done = block("spec_done");
+      B.CreateCondBr(B.CreateICmpEQ(EK, kc(Kd)), Done, Fail);
+      B.SetInsertPoint(Fail);
+      deopt(XI);
+      B.CreateUnreachable();
+      B.SetInsertPoint(Done);
+      put(H - 1, EP, kc(Kd));
+      break;
+    }
+    auto [P, K] = arrayGet(GP, GK, AnyKind, in(0), [&] {
+      globalOp(1, false);
+      return loadScratch(2);
+    });
+    put(H - 1, P, K);
+    break;
+  }
+  case Opcode::ArraySet: {
+    Value *At = globalAt(I.A);
+    Value *GP = B.CreateLoad(I64, At);
+    Value *GK = B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, At, 8));
+    KindMask Sp = Cur->Level == 0 ? specElem(I.A) : 0;
+    JV Val = in(1), Idx = in(0);
+    if (Sp && Val.M == Sp) {
+      // An array of numbers stays one: overwrite an element of the
+      // speculated kind in place (nothing to release); anything else —
+      // not an array, shared, out of range, another kind — deoptimises.
+      BasicBlock *Fail = block("spec_failed"), *Ok = block("spec_ok");
+      Value *IsArr = B.CreateICmpEQ(GK, kc(ValueKind::Array));
+      B.CreateCondBr(B.CreateAnd(IsArr, kindIs(Idx, ValueKind::Int)), Ok, Fail);
+      B.SetInsertPoint(Ok);
+      Value *Obj = B.CreateIntToPtr(GP, Ptr);
+      Value *Begin = B.CreateLoad(
+          Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayBeginOffset));
+      Value *End = B.CreateLoad(
+          Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayEndOffset));
+      Value *Size = B.CreateLShr(
+          B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
+          i64c(4));
+      Value *Unique = B.CreateICmpEQ(B.CreateLoad(I32, Obj), i32c(1));
+      BasicBlock *Check = block("spec_check");
+      B.CreateCondBr(B.CreateAnd(Unique, B.CreateICmpULT(Idx.P, Size)), Check,
+                     Fail);
+      B.SetInsertPoint(Check);
+      Value *EAt = B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4)));
+      Value *EKAt = B.CreateConstInBoundsGEP1_64(I8, EAt, 8);
+      BasicBlock *Store = block("spec_store");
+      B.CreateCondBr(B.CreateICmpEQ(B.CreateLoad(I8, EKAt), Val.K), Store, Fail);
+      B.SetInsertPoint(Fail);
+      deopt(XI);
+      B.CreateUnreachable();
+      B.SetInsertPoint(Store);
+      B.CreateStore(Val.P, EAt);
+      break;
+    }
+    arraySet(GP, GK, AnyKind, in(1), in(0), [&] { globalOp(2, false); });
+    break;
+  }
+  case Opcode::HashGet: case Opcode::HashDelete: case Opcode::HashExists:
     globalOp(1, true);
     break;
-  case Opcode::ArraySet: case Opcode::HashSet: globalOp(2, false); break;
+  case Opcode::HashSet: globalOp(2, false); break;
   case Opcode::MakeArray: case Opcode::MakeHash: {
     unsigned N = I.Op == Opcode::MakeArray ? I.A : 2u * I.A;
     for (unsigned K = 0; K < N; ++K)
@@ -1601,7 +1928,7 @@ LoweredNames lowerFunction(Module &M, const JitRequest &R,
   if (R.OsrIp >= 0) {
     N.Osr = "fvm_o" + Tag;
     Lowerer LO(M, R);
-    LO.emitOsr(N.Osr, Fast);
+    LO.emitOsr(N.Osr, Fast, L.selfReturn());
   }
   return N;
 }

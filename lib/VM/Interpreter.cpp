@@ -278,6 +278,8 @@ public:
   NativeCtx Ctx;
   uint8_t callFromNative(uint32_t CallIp, Value *Args, Value *Result);
   uint8_t interpretCall(uint32_t F, Value *Args, Value *Result);
+  uint8_t resumeFrom(uint32_t F, uint32_t Ip, Value *SlotVals, Value *StackVals,
+                     uint32_t Height, Value *Result);
   uint8_t hostBuiltin(uint32_t Id, Value *Args, uint32_t N, Value *Result);
   uint8_t extendedOp(uint32_t Ip, Value *Args, Value *Results);
   uint8_t print(bool Newline, Value *Args, uint32_t N);
@@ -289,10 +291,20 @@ private:
   /// compiled code. False on a runtime error (ErrKind, ErrAt).
   /// CountOps = false leaves interp_ops at 0 and saves a counter update
   /// per op.
-  template <bool CountOps> bool loop(uint32_t Func, Value *Args, Value &Result);
-  bool runLoop(uint32_t Func, Value *Args, Value &Result) {
-    return Opts.CountOps ? loop<true>(Func, Args, Result)
-                         : loop<false>(Func, Args, Result);
+  /// Where a deoptimised activation continues: op \p Ip with the frame's
+  /// slots (all of them, in Args) and operand stack as compiled code had
+  /// them.
+  struct Resume {
+    uint32_t Ip;
+    Value *Stack;
+    uint32_t Height;
+  };
+  template <bool CountOps>
+  bool loop(uint32_t Func, Value *Args, Value &Result, const Resume *At);
+  bool runLoop(uint32_t Func, Value *Args, Value &Result,
+               const Resume *At = nullptr) {
+    return Opts.CountOps ? loop<true>(Func, Args, Result, At)
+                         : loop<false>(Func, Args, Result, At);
   }
   llvm::Error prepare();
   void quicken();
@@ -303,7 +315,10 @@ private:
   struct NativeFn {
     NativeEntryFn Entry = nullptr;
     bool Tried = false;
+    bool Speculate = true; ///< on kinds read from globals (JitRequest)
+    uint32_t Deopts = 0;
   };
+  static constexpr uint32_t MaxDeopts = 64;
   /// Compiles function \p F specialised to the kinds of \p Args (or, for
   /// an on-stack replacement at \p OsrIp, to its frame) when the mode allows.
   bool tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
@@ -401,7 +416,10 @@ llvm::Error Interpreter::prepare() {
     bool Auto = Opts.Mode == RunOptions::JitMode::Auto;
     uint64_t N = std::max<uint32_t>(Opts.JitThreshold, 1);
     CallTrigger = Auto ? N : 1;
-    LoopTrigger = Auto ? N : 0;
+    // Loops wait longer than calls: a function whose loops run a few
+    // iterations per call gets compiled once for its calls, not first for
+    // one on-stack replacement.
+    LoopTrigger = Auto ? 10 * N : 0;
     // Compiled code recurses on the native stack; below this mark, calls
     // are interpreted (explicit frames on the heap), so the call-depth
     // limit, not the native stack, bounds recursion.
@@ -445,12 +463,17 @@ bool Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
   R.Func = F;
   R.Linear = Linear && Opts.Mode != RunOptions::JitMode::Block;
   R.Budget = Opts.InstructionBudget != 0;
+  R.Speculate = N.Speculate;
+  R.Globals = Globals.data();
   unsigned Arity = C.Functions[F].Arity;
   R.ParamMasks.assign(Arity, AnyKind);
-  if (Args)
+  // Specialise on the argument kinds of this call or, entering a running
+  // activation, on what its parameter slots hold now (guarded either way).
+  const Value *Seen = Args ? Args : SlotVals;
+  if (Seen)
     for (unsigned I = 0; I < Arity; ++I)
-      if (Args[I].K == ValueKind::Int || Args[I].K == ValueKind::Float)
-        R.ParamMasks[I] = maskOf(Args[I].K);
+      if (Seen[I].K == ValueKind::Int || Seen[I].K == ValueKind::Float)
+        R.ParamMasks[I] = maskOf(Seen[I].K);
   if (OsrIp >= 0) {
     R.OsrIp = OsrIp;
     for (uint32_t S = 0; S < Funcs[F].NumSlots; ++S)
@@ -814,11 +837,12 @@ llvm::Error Interpreter::run() {
 }
 
 template <bool CountOps>
-bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result) {
+bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result,
+                       const Resume *At) {
   const Instr *const CodeBase = Code.data();
   const Value *const Consts = C.Constants.data();
   Value *const Glob = Globals.data();
-  const Instr *Ip = CodeBase + Funcs[Func].Entry;
+  const Instr *Ip = CodeBase + (At ? At->Ip : Funcs[Func].Entry);
   uint32_t CurFunc = Func;
   uint64_t NumOps = 0, BackEdges = 0, NumCalls = 0;
   uint64_t Fuel = Ctx.Fuel;
@@ -843,21 +867,27 @@ bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result) {
         StackBase + Fn.MaxStack > MaxStackValues ||
         !Stack.reserve(StackBase + Fn.MaxStack + 1) ||
         !Slots.reserve(SlotTop + Fn.NumSlots + 1)) {
-      for (unsigned A = 0; Args && A < C.Functions[Func].Arity; ++A)
-        Args[A].release();
+      unsigned Held = At ? Fn.NumSlots : Args ? C.Functions[Func].Arity : 0;
+      releaseRange(Args, Args + Held);
+      if (At)
+        releaseRange(At->Stack, At->Stack + At->Height);
       ErrKind = RtError::CallDepth;
       ErrAt = Ctx.ErrIp; // the calling op, recorded by the caller
       return false;
     }
-    unsigned Arity = Args ? C.Functions[Func].Arity : 0;
+    unsigned Arity = At ? Fn.NumSlots : Args ? C.Functions[Func].Arity : 0;
     Value *S = Slots.Mem + SlotTop;
     rawMove(S, Args, Arity);
     setUndef(S + Arity, Fn.NumSlots - Arity);
     SlotTop += Fn.NumSlots;
+    if (At) {
+      rawMove(Stack.Mem + StackBase, At->Stack, At->Height);
+      StackTop = StackBase + At->Height;
+    }
   }
   if (BaseFrames == 0)
     Frames.reserve(256);
-  Value *Sp = Stack.Mem + StackBase;
+  Value *Sp = Stack.Mem + StackTop;
   Value *SlotPtr = Slots.Mem + CurSlots;
 
 #if FUSEVM_COMPUTED_GOTO
@@ -1911,6 +1941,31 @@ finish:
 
 //===-- Native code calling back into the interpreter ---------------------===//
 
+uint8_t Interpreter::resumeFrom(uint32_t F, uint32_t Ip, Value *SlotVals,
+                                Value *StackVals, uint32_t Height,
+                                Value *Result) {
+  ++Out.Stats.Deopts;
+  if (++Native[F].Deopts == MaxDeopts) {
+    // The speculation keeps failing: later calls get code that makes none.
+    Opts.Jit->log("jit: " + C.functionName(F) + " left native code " +
+                  std::to_string(MaxDeopts) +
+                  " times; recompiling without speculation");
+    Native[F].Tried = false;
+    Native[F].Speculate = false;
+    Native[F].Entry = nullptr;
+    FnTable[F] = nullptr;
+  }
+  Resume At{Ip, StackVals, Height};
+  Value R;
+  if (!runLoop(F, SlotVals, R, &At)) {
+    Ctx.Err = static_cast<uint8_t>(ErrKind);
+    Ctx.ErrIp = static_cast<uint32_t>(ErrAt);
+    return NativeFailed;
+  }
+  new (Result) Value(std::move(R));
+  return NativeOk;
+}
+
 uint8_t Interpreter::interpretCall(uint32_t F, Value *Args, Value *Result) {
   Value R;
   if (!runLoop(F, Args, R)) {
@@ -2052,6 +2107,12 @@ uint8_t fvm_rt_readline(NativeCtx *Ctx, Value *Out) {
 /// Failures come back with Ctx->Err and ErrIp set: NativeFailed.
 uint8_t fvm_rt_call(NativeCtx *Ctx, uint32_t CallIp, Value *Args, Value *Out) {
   return run(Ctx).callFromNative(CallIp, Args, Out);
+}
+/// A failed speculation: the interpreter finishes the activation from the
+/// op that speculated, with the frame compiled code had.
+uint8_t fvm_rt_resume(NativeCtx *Ctx, uint32_t F, uint32_t Ip, Value *Slots,
+                      Value *Stack, uint32_t Height, Value *Out) {
+  return run(Ctx).resumeFrom(F, Ip, Slots, Stack, Height, Out);
 }
 /// A compiled function whose entry guard failed runs in the interpreter.
 uint8_t fvm_rt_interp_call(NativeCtx *Ctx, uint32_t F, Value *Args,

@@ -18,6 +18,13 @@
 
 namespace fusevm {
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+static_assert(offsetof(ArrayObj, Items) == ArrayBeginOffset &&
+                  sizeof(ValueVector) == 3 * sizeof(void *),
+              "compiled code reads ArrayObj::Items as {begin, end, cap}");
+#pragma GCC diagnostic pop
+
 bool isLinearFunction(const Chunk &C, uint32_t F) {
   const FunctionDef &D = C.Functions[F];
   for (uint32_t Ip = D.Entry; Ip < D.End; ++Ip)

@@ -33,7 +33,8 @@ static void printStats(const RunStats &S) {
       "\"traces_aborted\": 0, \"trace_entries\": 0, \"side_exits\": 0, "
       "\"guard_failures\": 0, \"side_traces\": 0, \"traces_blacklisted\": 0, "
       "\"cache_hits\": 0, \"cache_misses\": 0, \"cache_stores\": 0, "
-      "\"calls\": %llu, \"back_edges\": %llu, \"osr_entries\": %llu}\n",
+      "\"calls\": %llu, \"back_edges\": %llu, \"osr_entries\": %llu, "
+      "\"deopts\": %llu}\n",
       static_cast<unsigned long long>(S.InterpOps),
       static_cast<unsigned long long>(S.LLVMCompiles), S.CompileMs,
       static_cast<unsigned long long>(S.LinearCompiled),
@@ -41,7 +42,8 @@ static void printStats(const RunStats &S) {
       static_cast<unsigned long long>(S.NativeCalls),
       static_cast<unsigned long long>(S.Calls),
       static_cast<unsigned long long>(S.BackEdges),
-      static_cast<unsigned long long>(S.OsrEntries));
+      static_cast<unsigned long long>(S.OsrEntries),
+      static_cast<unsigned long long>(S.Deopts));
 }
 
 int main(int argc, char **argv) {
@@ -127,6 +129,8 @@ int main(int argc, char **argv) {
     // FUSEVM_JIT_DEBUG=1 / FUSEVM_JIT_PERF=1: let gdb / perf see JIT code.
     JO.DebuggerSupport = std::getenv("FUSEVM_JIT_DEBUG") != nullptr;
     JO.PerfSupport = std::getenv("FUSEVM_JIT_PERF") != nullptr;
+    if (const char *L = std::getenv("FUSEVM_JIT_OPT"))
+      JO.OptLevel = unsigned(std::atoi(L));
     Engine = createJitEnginePlugin(JO);
     Opts.Jit = Engine.get();
     Opts.Mode = Jit == "linear"  ? RunOptions::JitMode::Linear

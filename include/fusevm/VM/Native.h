@@ -50,6 +50,11 @@ struct NativeCtx {
   void *Run;             ///< the interpreter run (helpers' back pointer)
 };
 
+/// Where compiled code finds an array's elements: the ArrayObj's Items
+/// vector is {begin, end, capacity} pointers from this offset (libstdc++'s
+/// layout; NativeRuntime.cpp and a unit test check it).
+constexpr size_t ArrayBeginOffset = 8, ArrayEndOffset = 16;
+
 /// Boxed entry of a compiled function: consumes \p Args unless it returns
 /// NativeGuardFailed; writes the result to \p Out.
 using NativeEntryFn = uint8_t (*)(NativeCtx *, Value *Args, Value *Out);
@@ -79,7 +84,11 @@ struct JitRequest {
   std::vector<ValueKind> OsrSlots, OsrStack;
   bool Linear = false;     ///< the linear tier (a function without jumps)
   bool Budget = false;     ///< charge NativeCtx::Fuel like the interpreter
-  bool HasHostOps = false; ///< host builtins / extended ops are present
+  /// Speculate that globals keep the kinds they hold now (GetVar, the
+  /// elements of ArrayGet's arrays): guarded, and a failed guard hands the
+  /// activation to the interpreter at that op (fvm_rt_resume).
+  bool Speculate = true;
+  const Value *Globals = nullptr; ///< their current values
 };
 
 struct JitResult {

@@ -115,6 +115,7 @@ struct RunStats {
   uint64_t BlockCompiled = 0;  ///< functions compiled by the block tier
   uint64_t NativeCalls = 0;    ///< entries into compiled functions
   uint64_t OsrEntries = 0;     ///< loops entered mid-function in native code
+  uint64_t Deopts = 0;         ///< failed speculations resumed by the interpreter
 };
 
 struct RunResult {
