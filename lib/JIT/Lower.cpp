@@ -24,9 +24,12 @@
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Intrinsics.h"
+#include "llvm/IR/MDBuilder.h"
+#include "llvm/IR/Metadata.h"
 
 #include <cstddef>
 #include <functional>
+#include <unordered_map>
 
 using namespace llvm;
 
@@ -129,6 +132,21 @@ public:
     expand();
     // A deoptimisation passes the whole frame at once.
     ScratchN = std::max(ScratchN, NumSlots + Info.Funcs[F].MaxStack + 8);
+    // Type-based alias classes: the run context, the globals table, array
+    // headers, array elements and refcounts never overlap, so a store to an
+    // element does not force reloading a global or an array's bounds (LICM
+    // hoists them out of loops).
+    MDBuilder MB(Cx);
+    MDNode *Root = MB.createTBAARoot("fusevm");
+    auto Tag = [&](const char *Name) {
+      MDNode *T = MB.createTBAAScalarTypeNode(Name, Root);
+      return MB.createTBAAStructTagNode(T, T, 0);
+    };
+    TCtx = Tag("ctx");
+    TGlobal = Tag("global");
+    THdr = Tag("array header");
+    TElem = Tag("element");
+    TRC = Tag("refcount");
   }
 
   Function *emitFast(const std::string &Name);
@@ -192,8 +210,32 @@ private:
   Constant *i32c(uint64_t V) { return ConstantInt::get(I32, V); }
   Constant *i64c(uint64_t V) { return ConstantInt::get(I64, V); }
   Constant *kc(ValueKind K) { return i8c(unsigned(K)); }
+  MDNode *TCtx, *TGlobal, *THdr, *TElem, *TRC;
+  std::unordered_map<Value *, MDNode *> PtrTag; ///< applied by tagAccesses()
+  Value *tag(Value *Ptr, MDNode *T) {
+    PtrTag[Ptr] = T;
+    return Ptr;
+  }
+  /// Puts each pointer's alias class on the loads and stores through it.
+  void tagAccesses() {
+    for (BasicBlock &BB : *Fn)
+      for (Instruction &In : BB) {
+        Value *P = nullptr;
+        if (auto *L = dyn_cast<LoadInst>(&In))
+          P = L->getPointerOperand();
+        else if (auto *S = dyn_cast<StoreInst>(&In))
+          P = S->getPointerOperand();
+        auto It = P ? PtrTag.find(P) : PtrTag.end();
+        if (It != PtrTag.end())
+          In.setMetadata(LLVMContext::MD_tbaa, It->second);
+      }
+    PtrTag.clear();
+  }
   Value *ctxField(size_t Off) {
-    return B.CreateConstInBoundsGEP1_64(I8, CtxP, Off);
+    return tag(B.CreateConstInBoundsGEP1_64(I8, CtxP, Off), TCtx);
+  }
+  Value *arrayField(Value *Obj, size_t Off) {
+    return tag(B.CreateConstInBoundsGEP1_64(I8, Obj, Off), THdr);
   }
   Value *scratch(unsigned I) {
     return B.CreateConstInBoundsGEP1_64(I8, Scratch, 16 * uint64_t(I));
@@ -268,13 +310,13 @@ private:
   }
   void retain(const JV &V) {
     when(isHeap(V), [&] {
-      Value *O = B.CreateIntToPtr(V.P, Ptr);
+      Value *O = tag(B.CreateIntToPtr(V.P, Ptr), TRC);
       B.CreateStore(B.CreateAdd(B.CreateLoad(I32, O), i32c(1)), O);
     });
   }
   void release(const JV &V) {
     when(isHeap(V), [&] {
-      Value *O = B.CreateIntToPtr(V.P, Ptr);
+      Value *O = tag(B.CreateIntToPtr(V.P, Ptr), TRC);
       Value *RC = B.CreateSub(B.CreateLoad(I32, O), i32c(1));
       B.CreateStore(RC, O);
       when(B.CreateICmpEQ(RC, i32c(0)),
@@ -905,12 +947,11 @@ Function *Lowerer::emitFast(const std::string &Name) {
                                     Function::ExternalLinkage, Name, M);
   Fast->setCallingConv(CallingConv::Fast);
   Fast->addFnAttr(Attribute::NoUnwind);
+  Fast->setDSOLocal(true); // direct calls, no PLT
   FastFn = Fast;
   prologue(Fast);
 
-  // Count the entry; check the kinds the body is specialised to.
-  Value *NC = ctxField(offsetof(NativeCtx, NativeCalls));
-  B.CreateStore(B.CreateAdd(B.CreateLoad(I64, NC), i64c(1)), NC);
+  // Check the kinds the body is specialised to.
   Value *Ok = B.getTrue();
   State S0;
   S0.Reached = true;
@@ -981,6 +1022,7 @@ Function *Lowerer::emitEntry(const std::string &Name, Function *Fast) {
   Function *E = Function::Create(FunctionType::get(I8, {Ptr, Ptr, Ptr}, false),
                                  Function::ExternalLinkage, Name, M);
   E->addFnAttr(Attribute::NoUnwind);
+  E->setDSOLocal(true);
   IRBuilder<> EB(BasicBlock::Create(Cx, "entry", E));
   Value *Args = E->getArg(1);
   std::vector<Value *> CallArgs = {E->getArg(0)};
@@ -1001,6 +1043,12 @@ Function *Lowerer::emitEntry(const std::string &Name, Function *Fast) {
   EB.SetInsertPoint(Refuse);
   EB.CreateRet(ConstantInt::get(I8, NativeGuardFailed));
   EB.SetInsertPoint(Run);
+  // native_calls counts entries from the interpreter (a native-to-native
+  // call costs no counter update).
+  Value *NC = EB.CreateConstInBoundsGEP1_64(I8, E->getArg(0),
+                                            offsetof(NativeCtx, NativeCalls));
+  EB.CreateStore(EB.CreateAdd(EB.CreateLoad(I64, NC), ConstantInt::get(I64, 1)),
+                 NC);
   CallInst *Res = EB.CreateCall(Fast, CallArgs);
   Res->setCallingConv(CallingConv::Fast);
   Value *P = EB.CreateExtractValue(Res, 0), *K = EB.CreateExtractValue(Res, 1);
@@ -1099,6 +1147,7 @@ void Lowerer::emitBody(uint32_t Start) {
   }
   if (Open)
     B.CreateUnreachable();
+  tagAccesses();
 }
 
 void Lowerer::releaseFrame(uint32_t Height) {
@@ -1123,19 +1172,20 @@ Lowerer::arrayGet(Value *CP, Value *CK, KindMask CM, const JV &Idx,
        [&] {
          Value *Obj = B.CreateIntToPtr(CP, Ptr);
          Value *Begin = B.CreateLoad(
-             Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayBeginOffset));
+             Ptr, arrayField(Obj, ArrayBeginOffset));
          Value *End = B.CreateLoad(
-             Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayEndOffset));
+             Ptr, arrayField(Obj, ArrayEndOffset));
          Value *Size = B.CreateLShr(
              B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
              i64c(4));
          return cases({
              {B.CreateICmpULT(Idx.P, Size),
               [&] {
-                Value *At = B.CreateInBoundsGEP(
-                    I8, Begin, B.CreateShl(Idx.P, i64c(4)));
+                Value *At = tag(B.CreateInBoundsGEP(
+                    I8, Begin, B.CreateShl(Idx.P, i64c(4))), TElem);
                 JV E{B.CreateLoad(I64, At),
-                     B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, At, 8)),
+                     B.CreateLoad(I8, tag(B.CreateConstInBoundsGEP1_64(I8, At, 8),
+                                          TElem)),
                      AnyKind};
                 retain(E);
                 return std::pair<Value *, Value *>(E.P, E.K);
@@ -1163,19 +1213,20 @@ void Lowerer::arraySet(Value *CP, Value *CK, KindMask CM, const JV &V,
     B.SetInsertPoint(Check);
     Value *Obj = B.CreateIntToPtr(CP, Ptr);
     Value *Begin = B.CreateLoad(
-        Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayBeginOffset));
+        Ptr, arrayField(Obj, ArrayBeginOffset));
     Value *End =
-        B.CreateLoad(Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayEndOffset));
+        B.CreateLoad(Ptr, arrayField(Obj, ArrayEndOffset));
     Value *Size = B.CreateLShr(
         B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
         i64c(4));
-    Value *Unique = B.CreateICmpEQ(B.CreateLoad(I32, Obj), i32c(1));
+    Value *Unique = B.CreateICmpEQ(B.CreateLoad(I32, tag(Obj, TRC)), i32c(1));
     BasicBlock *Store = block("aset_store");
     B.CreateCondBr(B.CreateAnd(Unique, B.CreateICmpULT(Idx.P, Size)), Store,
                    SlowB);
     B.SetInsertPoint(Store);
-    Value *At = B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4)));
-    Value *KAt = B.CreateConstInBoundsGEP1_64(I8, At, 8);
+    Value *At = tag(B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4))),
+                    TElem);
+    Value *KAt = tag(B.CreateConstInBoundsGEP1_64(I8, At, 8), TElem);
     JV Old{B.CreateLoad(I64, At), B.CreateLoad(I8, KAt), AnyKind};
     B.CreateStore(V.P, At);
     B.CreateStore(V.K, KAt);
@@ -1312,8 +1363,11 @@ void Lowerer::emitCall(const XOp &O) {
     Args.push_back(in(Argc - 1 - K));
   // Native to native while the native stack lasts; otherwise (and for a
   // callee without native code) through the runtime.
-  Function *FA = Intrinsic::getDeclaration(&M, Intrinsic::frameaddress, {Ptr});
-  Value *Here = B.CreatePtrToInt(B.CreateCall(FA, {i32c(0)}), I64);
+  // The stack pointer itself: llvm.frameaddress would force a frame
+  // pointer into every compiled function.
+  Function *RR = Intrinsic::getDeclaration(&M, Intrinsic::read_register, {I64});
+  Value *Here = B.CreateCall(
+      RR, {MetadataAsValue::get(Cx, MDNode::get(Cx, MDString::get(Cx, "rsp")))});
   Value *Limit = B.CreateLoad(I64, ctxField(offsetof(NativeCtx, StackLimit)));
   Value *StackOk = B.CreateICmpUGT(Here, Limit);
   Value *Target = nullptr, *HasCode = StackOk;
@@ -1401,7 +1455,10 @@ void Lowerer::emitOp(uint32_t XI) {
   H = uint32_t(Cur->Stack.size());
   auto globalAt = [&](uint32_t N) {
     Value *G = B.CreateLoad(Ptr, ctxField(offsetof(NativeCtx, Globals)));
-    return B.CreateConstInBoundsGEP1_64(I8, G, 16 * uint64_t(N));
+    return tag(B.CreateConstInBoundsGEP1_64(I8, G, 16 * uint64_t(N)), TGlobal);
+  };
+  auto kindAt = [&](Value *At) {
+    return tag(B.CreateConstInBoundsGEP1_64(I8, At, 8), TGlobal);
   };
   // One helper call for the container ops on globals.
   auto globalOp = [&](unsigned Pops, bool Pushes) {
@@ -1515,8 +1572,7 @@ void Lowerer::emitOp(uint32_t XI) {
   }
   case Opcode::GetVar: {
     Value *At = globalAt(I.A);
-    JV G{B.CreateLoad(I64, At),
-         B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, At, 8)), AnyKind};
+    JV G{B.CreateLoad(I64, At), B.CreateLoad(I8, kindAt(At)), AnyKind};
     if (KindMask Sp = Cur->Level == 0 ? specVar(I.A) : 0) {
       ValueKind Kd = ValueKind(__builtin_ctz(Sp));
       when(B.CreateICmpNE(G.K, kc(Kd)), [&] { deopt(XI); });
@@ -1530,7 +1586,7 @@ void Lowerer::emitOp(uint32_t XI) {
   case Opcode::SetVar: case Opcode::DeclareVar: {
     JV Vv = in(0);
     Value *At = globalAt(I.A);
-    Value *KAt = B.CreateConstInBoundsGEP1_64(I8, At, 8);
+    Value *KAt = kindAt(At);
     JV Old{B.CreateLoad(I64, At), B.CreateLoad(I8, KAt), AnyKind};
     B.CreateStore(Vv.P, At);
     B.CreateStore(Vv.K, KAt);
@@ -1589,7 +1645,7 @@ void Lowerer::emitOp(uint32_t XI) {
   case Opcode::ArrayGet: {
     Value *At = globalAt(I.A);
     Value *GP = B.CreateLoad(I64, At);
-    Value *GK = B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, At, 8));
+    Value *GK = B.CreateLoad(I8, kindAt(At));
     if (KindMask Sp = Cur->Level == 0 ? specElem(I.A) : 0) {
       // In range of an array, of the speculated kind: else deoptimise.
       ValueKind Kd = ValueKind(__builtin_ctz(Sp));
@@ -1600,17 +1656,19 @@ void Lowerer::emitOp(uint32_t XI) {
       B.SetInsertPoint(Ok);
       Value *Obj = B.CreateIntToPtr(GP, Ptr);
       Value *Begin = B.CreateLoad(
-          Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayBeginOffset));
+          Ptr, arrayField(Obj, ArrayBeginOffset));
       Value *End = B.CreateLoad(
-          Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayEndOffset));
+          Ptr, arrayField(Obj, ArrayEndOffset));
       Value *Size = B.CreateLShr(
           B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
           i64c(4));
       BasicBlock *Load = block("spec_load");
       B.CreateCondBr(B.CreateICmpULT(Idx.P, Size), Load, Fail);
       B.SetInsertPoint(Load);
-      Value *EAt = B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4)));
-      Value *EK = B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, EAt, 8));
+      Value *EAt = tag(
+          B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4))), TElem);
+      Value *EK =
+          B.CreateLoad(I8, tag(B.CreateConstInBoundsGEP1_64(I8, EAt, 8), TElem));
       Value *EP = B.CreateLoad(I64, EAt);
       BasicBlock *Done = block("spec_done");
       B.CreateCondBr(B.CreateICmpEQ(EK, kc(Kd)), Done, Fail);
@@ -1631,7 +1689,7 @@ void Lowerer::emitOp(uint32_t XI) {
   case Opcode::ArraySet: {
     Value *At = globalAt(I.A);
     Value *GP = B.CreateLoad(I64, At);
-    Value *GK = B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, At, 8));
+    Value *GK = B.CreateLoad(I8, kindAt(At));
     KindMask Sp = Cur->Level == 0 ? specElem(I.A) : 0;
     JV Val = in(1), Idx = in(0);
     if (Sp && Val.M == Sp) {
@@ -1644,19 +1702,20 @@ void Lowerer::emitOp(uint32_t XI) {
       B.SetInsertPoint(Ok);
       Value *Obj = B.CreateIntToPtr(GP, Ptr);
       Value *Begin = B.CreateLoad(
-          Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayBeginOffset));
+          Ptr, arrayField(Obj, ArrayBeginOffset));
       Value *End = B.CreateLoad(
-          Ptr, B.CreateConstInBoundsGEP1_64(I8, Obj, ArrayEndOffset));
+          Ptr, arrayField(Obj, ArrayEndOffset));
       Value *Size = B.CreateLShr(
           B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
           i64c(4));
-      Value *Unique = B.CreateICmpEQ(B.CreateLoad(I32, Obj), i32c(1));
+      Value *Unique = B.CreateICmpEQ(B.CreateLoad(I32, tag(Obj, TRC)), i32c(1));
       BasicBlock *Check = block("spec_check");
       B.CreateCondBr(B.CreateAnd(Unique, B.CreateICmpULT(Idx.P, Size)), Check,
                      Fail);
       B.SetInsertPoint(Check);
-      Value *EAt = B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4)));
-      Value *EKAt = B.CreateConstInBoundsGEP1_64(I8, EAt, 8);
+      Value *EAt = tag(
+          B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4))), TElem);
+      Value *EKAt = tag(B.CreateConstInBoundsGEP1_64(I8, EAt, 8), TElem);
       BasicBlock *Store = block("spec_store");
       B.CreateCondBr(B.CreateICmpEQ(B.CreateLoad(I8, EKAt), Val.K), Store, Fail);
       B.SetInsertPoint(Fail);
@@ -1731,7 +1790,7 @@ void Lowerer::emitOp(uint32_t XI) {
                                    kindIs(S, ValueKind::Str)),
                        B.CreateICmpEQ(S.P, L.P)),
            [&] {
-             Value *Obj = B.CreateIntToPtr(L.P, Ptr);
+             Value *Obj = tag(B.CreateIntToPtr(L.P, Ptr), TRC);
              B.CreateStore(B.CreateSub(B.CreateLoad(I32, Obj), i32c(1)), Obj);
              setSlot(Next->I.A, i64c(0), kc(ValueKind::Undef));
            });

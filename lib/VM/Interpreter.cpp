@@ -818,7 +818,8 @@ llvm::Error Interpreter::run() {
       else
         Line += "not hot (" + std::to_string(Calls) + " calls, " +
                 std::to_string(Hottest) + " iterations of its hottest loop; " +
-                "--jit-threshold=" + std::to_string(CallTrigger) + ")";
+                "compiled at " + std::to_string(CallTrigger) + " calls or " +
+                std::to_string(LoopTrigger) + " iterations)";
       J->log(Line);
     }
     Out.Stats.LLVMCompiles = J->Compiles - Jit0.Compiles;
