@@ -24,6 +24,15 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Transforms/InstCombine/InstCombine.h"
+#include "llvm/Transforms/Scalar/EarlyCSE.h"
+#include "llvm/Transforms/Scalar/GVN.h"
+#include "llvm/Transforms/Scalar/IndVarSimplify.h"
+#include "llvm/Transforms/Scalar/LICM.h"
+#include "llvm/Transforms/Scalar/LoopPassManager.h"
+#include "llvm/Transforms/Scalar/LoopRotation.h"
+#include "llvm/Transforms/Scalar/SROA.h"
+#include "llvm/Transforms/Scalar/SimplifyCFG.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -31,6 +40,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 using namespace llvm;
 using namespace llvm::orc;
@@ -85,8 +95,11 @@ bool OrcEngine::start(std::string &Why) {
   }
   JTMB->setRelocationModel(Reloc::PIC_);
   JTMB->setCodeModel(CodeModel::Small);
-  JTMB->setCodeGenOptLevel(Opts.OptLevel == 0 ? CodeGenOptLevel::None
-                                              : CodeGenOptLevel::Default);
+  CodeGenOptLevel CG = Opts.OptLevel == 0 ? CodeGenOptLevel::None
+                                          : CodeGenOptLevel::Default;
+  if (const char *E = std::getenv("FUSEVM_JIT_CG"))
+    CG = CodeGenOptLevel(std::atoi(E));
+  JTMB->setCodeGenOptLevel(CG);
   auto TMOr = JTMB->createTargetMachine();
   if (!TMOr) {
     Why = toString(TMOr.takeError());
@@ -163,10 +176,36 @@ void OrcEngine::optimize(Module &M) {
   PB.registerFunctionAnalyses(FAM);
   PB.registerLoopAnalyses(LAM);
   PB.crossRegisterProxies(LAM, FAM, CGAM, MAM);
-  OptimizationLevel L = Opts.OptLevel == 1   ? OptimizationLevel::O1
-                        : Opts.OptLevel == 3 ? OptimizationLevel::O3
-                                             : OptimizationLevel::O2;
-  PB.buildPerModuleDefaultPipeline(L).run(M, MAM);
+  if (Opts.OptLevel >= 3) {
+    PB.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(M, MAM);
+    return;
+  }
+  // What the lowering leaves needs few passes: allocas to SSA, folding of
+  // the kind tests it proved, redundant loads and loop-invariant ones out
+  // of loops, dead paths gone, induction variables simplified. A short
+  // function pipeline costs a fraction of the O2 module pipeline (inliner,
+  // IPO, unrolling) for the same loops.
+  FunctionPassManager FPM;
+  FPM.addPass(SROAPass(SROAOptions::ModifyCFG));
+  FPM.addPass(EarlyCSEPass(true));
+  FPM.addPass(InstCombinePass());
+  FPM.addPass(SimplifyCFGPass());
+  if (Opts.OptLevel >= 2) {
+    LoopPassManager LPM;
+    LPM.addPass(LoopRotatePass());
+    LPM.addPass(LICMPass(LICMOptions()));
+    FPM.addPass(createFunctionToLoopPassAdaptor(std::move(LPM),
+                                                /*UseMemorySSA=*/true));
+    FPM.addPass(GVNPass());
+    LoopPassManager LPM2;
+    LPM2.addPass(IndVarSimplifyPass());
+    FPM.addPass(createFunctionToLoopPassAdaptor(std::move(LPM2)));
+    FPM.addPass(InstCombinePass());
+    FPM.addPass(SimplifyCFGPass());
+  }
+  ModulePassManager MPM;
+  MPM.addPass(createModuleToFunctionPassAdaptor(std::move(FPM)));
+  MPM.run(M, MAM);
 }
 
 bool OrcEngine::compile(const JitRequest &R, JitResult &Out, std::string &Why) {

@@ -183,8 +183,7 @@ private:
   unsigned ScratchN = 4;
   std::vector<State> In;
   /// Speculated kinds of globals read by GetVar / of the elements of
-  /// arrays read by ArrayGet (0: none), by name; filled on first use.
-  mutable std::vector<int> SpecVar, SpecElem;
+  /// arrays read by ArrayGet (0: none), by name (JitRequest).
   KindMask specVar(uint32_t N) const;
   KindMask specElem(uint32_t N) const;
   void deopt(uint32_t XI);
@@ -481,32 +480,11 @@ static KindMask speculable(KindMask M) {
 }
 
 KindMask Lowerer::specVar(uint32_t N) const {
-  if (!R.Speculate || !R.Globals)
-    return 0;
-  if (SpecVar.empty())
-    SpecVar.assign(C.Names.size(), -1);
-  if (SpecVar[N] < 0)
-    SpecVar[N] = speculable(maskOf(R.Globals[N].K));
-  return KindMask(SpecVar[N]);
+  return N < R.GlobalKinds.size() ? speculable(R.GlobalKinds[N]) : 0;
 }
 
 KindMask Lowerer::specElem(uint32_t N) const {
-  if (!R.Speculate || !R.Globals)
-    return 0;
-  if (SpecElem.empty())
-    SpecElem.assign(C.Names.size(), -1);
-  if (SpecElem[N] < 0) {
-    KindMask M = 0;
-    const fusevm::Value &G = R.Globals[N];
-    if (G.isArray() && !G.array()->Items.empty()) {
-      const auto &Items = G.array()->Items;
-      size_t Step = Items.size() / 4096 + 1; // a sample of big arrays
-      for (size_t K = 0; K < Items.size(); K += Step)
-        M |= maskOf(Items[K].K);
-    }
-    SpecElem[N] = speculable(M);
-  }
-  return KindMask(SpecElem[N]);
+  return N < R.ElementKinds.size() ? speculable(R.ElementKinds[N]) : 0;
 }
 
 void Lowerer::deopt(uint32_t XI) {

@@ -30,8 +30,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <new>
+#include <thread>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -258,6 +263,117 @@ inline void releaseRange(Value *From, Value *To) {
 
 } // namespace
 
+/// What compiles on the worker thread read: a copy of the run's chunk and
+/// verifier facts, alive as long as a compile needs them.
+struct RunCode {
+  Chunk C;
+  VerifyInfo Info;
+};
+
+struct JitJob {
+  uint64_t Run;
+  uint32_t Gen, F;
+  int64_t OsrIp;
+  std::shared_ptr<const RunCode> Code;
+  JitEngine *Engine;
+  JitRequest R;
+};
+
+struct JitDone {
+  uint64_t Run;
+  uint32_t Gen, F;
+  int64_t OsrIp;
+  bool Ok;
+  JitResult Res;
+  std::string Why;
+};
+
+struct JitCounters {
+  uint64_t Compiles = 0, LinearCompiled = 0, BlockCompiled = 0;
+  double CompileMs = 0;
+};
+
+/// Compiles for the VM on one background thread (auto mode), and
+/// serialises every use of an engine, background or not.
+class JitWorker {
+public:
+  ~JitWorker() {
+    {
+      std::lock_guard<std::mutex> L(M);
+      Stop = true;
+      Queue.clear();
+    }
+    CV.notify_all();
+    if (T.joinable())
+      T.join();
+  }
+  uint64_t newRun() { return ++Runs; }
+  void submit(JitJob J) {
+    std::lock_guard<std::mutex> L(M);
+    Queue.push_back(std::move(J));
+    if (!T.joinable())
+      T = std::thread([this] { main(); });
+    CV.notify_one();
+  }
+  bool compileNow(JitEngine &E, const JitRequest &R, JitResult &Res,
+                  std::string &Why) {
+    std::lock_guard<std::mutex> L(EngineLock);
+    bool Ok = E.compile(R, Res, Why);
+    snapshot(E);
+    return Ok;
+  }
+  void poll(std::vector<JitDone> &Out) {
+    std::lock_guard<std::mutex> L(M);
+    Out.swap(Done);
+    HasResults.store(false, std::memory_order_relaxed);
+  }
+  /// Drops run \p Run's queued jobs (one in flight finishes unused).
+  void cancel(uint64_t Run) {
+    std::lock_guard<std::mutex> L(M);
+    std::erase_if(Queue, [Run](const JitJob &J) { return J.Run == Run; });
+    std::erase_if(Done, [Run](const JitDone &D) { return D.Run == Run; });
+  }
+  JitCounters counters() {
+    std::lock_guard<std::mutex> L(CounterLock);
+    return Counters;
+  }
+  std::atomic<bool> HasResults{false};
+
+private:
+  void snapshot(JitEngine &E) {
+    std::lock_guard<std::mutex> L(CounterLock);
+    Counters = {E.Compiles, E.LinearCompiled, E.BlockCompiled, E.CompileMs};
+  }
+  void main() {
+    for (;;) {
+      JitJob J;
+      {
+        std::unique_lock<std::mutex> L(M);
+        CV.wait(L, [this] { return Stop || !Queue.empty(); });
+        if (Stop)
+          return;
+        J = std::move(Queue.front());
+        Queue.pop_front();
+      }
+      JitDone D{J.Run, J.Gen, J.F, J.OsrIp, false, {}, {}};
+      D.Ok = compileNow(*J.Engine, J.R, D.Res, D.Why);
+      std::lock_guard<std::mutex> L(M);
+      if (Stop)
+        return;
+      Done.push_back(std::move(D));
+      HasResults.store(true, std::memory_order_relaxed);
+    }
+  }
+  std::mutex M, EngineLock, CounterLock;
+  std::condition_variable CV;
+  std::deque<JitJob> Queue;
+  std::vector<JitDone> Done;
+  JitCounters Counters;
+  bool Stop = false;
+  std::atomic<uint64_t> Runs{0};
+  std::thread T;
+};
+
 class Interpreter {
 public:
   Interpreter(VM &Vm, const Chunk &C, const VerifyInfo &Info,
@@ -314,23 +430,38 @@ private:
   // code from the interpreter.
   struct NativeFn {
     NativeEntryFn Entry = nullptr;
-    bool Tried = false;
+    bool Tried = false;    ///< a compile for its calls was asked for
+    bool Failed = false;   ///< compiling it failed or was refused
     bool Speculate = true; ///< on kinds read from globals (JitRequest)
     uint32_t Deopts = 0;
+    uint32_t Gen = 0;      ///< bumped when its code is dropped
   };
   static constexpr uint32_t MaxDeopts = 64;
   /// Compiles function \p F specialised to the kinds of \p Args (or, for
-  /// an on-stack replacement at \p OsrIp, to its frame) when the mode allows.
-  bool tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
-                  const Value *Slots, const Value *Stack, size_t StackLen,
-                  NativeOsrFn *Osr);
+  /// an on-stack replacement at \p OsrIp, to its frame) when the mode
+  /// allows: now, or (auto) on the worker thread.
+  void tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
+                  const Value *Slots, const Value *Stack, size_t StackLen);
+  void install(const JitDone &D);
+  /// Installs what the worker finished, if anything.
+  void pollCompiles();
+  void maybePoll() {
+    if (Async && Vm.Worker->HasResults.load(std::memory_order_relaxed))
+      pollCompiles();
+  }
+  bool Async = false;
+  uint64_t RunId = 0;
+  std::shared_ptr<const RunCode> Shared; ///< what worker compiles read
+  enum : uint8_t { OsrNone, OsrPending, OsrReady, OsrRefused };
+  std::vector<uint8_t> OsrState;   ///< per op (loop header)
+  std::vector<NativeOsrFn> OsrCode; ///< per op, when OsrReady
   bool nativeStackOk() const {
     return reinterpret_cast<uintptr_t>(__builtin_frame_address(0)) >
            Ctx.StackLimit;
   }
   bool JitOn = false;
   uint64_t CallTrigger = UINT64_MAX; ///< calls before a compile
-  uint64_t LoopTrigger = 0;          ///< back edges before an OSR (0: never)
+  uint64_t LoopTrigger = UINT64_MAX; ///< back edges before an OSR
   std::vector<NativeFn> Native;
   std::vector<void *> FnTable;
   RtError ErrKind = RtError::None;
@@ -416,10 +547,16 @@ llvm::Error Interpreter::prepare() {
     bool Auto = Opts.Mode == RunOptions::JitMode::Auto;
     uint64_t N = std::max<uint32_t>(Opts.JitThreshold, 1);
     CallTrigger = Auto ? N : 1;
+    if (!Vm.Worker)
+      Vm.Worker = std::make_shared<JitWorker>();
+    Async = Auto && Opts.BackgroundCompile;
+    RunId = Vm.Worker->newRun();
+    OsrState.assign(C.Ops.size(), OsrNone);
+    OsrCode.assign(C.Ops.size(), nullptr);
     // Loops wait longer than calls: a function whose loops run a few
     // iterations per call gets compiled once for its calls, not first for
     // one on-stack replacement.
-    LoopTrigger = Auto ? 10 * N : 0;
+    LoopTrigger = Auto ? 10 * N : UINT64_MAX;
     // Compiled code recurses on the native stack; below this mark, calls
     // are interpreted (explicit frames on the heap), so the call-depth
     // limit, not the native stack, bounds recursion.
@@ -441,21 +578,29 @@ llvm::Error Interpreter::prepare() {
   return llvm::Error::success();
 }
 
-bool Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
+void Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
                              const Value *SlotVals, const Value *StackVals,
-                             size_t StackLen, NativeOsrFn *Osr) {
+                             size_t StackLen) {
   NativeFn &N = Native[F];
   bool Linear = isLinearFunction(C, F);
-  // One attempt per function; an on-stack replacement may still follow a
-  // successful compile (an activation that was running interpreted).
-  if (N.Tried && (OsrIp < 0 || !N.Entry))
-    return OsrIp < 0 && N.Entry;
-  N.Tried = true;
+  // One attempt per function for its calls; an on-stack replacement may
+  // follow (an activation still running interpreted) unless compiling the
+  // function failed.
+  if (OsrIp < 0 ? N.Tried : N.Failed) {
+    if (OsrIp >= 0)
+      OsrState[size_t(OsrIp)] = OsrRefused;
+    return;
+  }
+  if (OsrIp < 0)
+    N.Tried = true;
+  else
+    OsrState[size_t(OsrIp)] = OsrPending;
   std::string Name = C.functionName(F);
   if (Opts.Mode == RunOptions::JitMode::Linear && !Linear) {
     Opts.Jit->log("jit: skip " + Name + ": has jumps (the linear tier takes "
                   "only functions without jumps)");
-    return false;
+    N.Failed = true;
+    return;
   }
   JitRequest R;
   R.C = &C;
@@ -463,8 +608,27 @@ bool Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
   R.Func = F;
   R.Linear = Linear && Opts.Mode != RunOptions::JitMode::Block;
   R.Budget = Opts.InstructionBudget != 0;
-  R.Speculate = N.Speculate;
-  R.Globals = Globals.data();
+  if (N.Speculate) {
+    // The kinds the globals this function reads hold now.
+    R.GlobalKinds.assign(C.Names.size(), 0);
+    R.ElementKinds.assign(C.Names.size(), 0);
+    const FunctionDef &D = C.Functions[F];
+    for (uint32_t Ip = D.Entry; Ip < D.End; ++Ip) {
+      const Instr &I = C.Ops[Ip];
+      const Value &G = Globals[I.A];
+      if (I.Op == Opcode::GetVar) {
+        R.GlobalKinds[I.A] = maskOf(G.K);
+      } else if ((I.Op == Opcode::ArrayGet || I.Op == Opcode::ArraySet) &&
+                 G.isArray() && !R.ElementKinds[I.A]) {
+        const auto &Items = G.array()->Items;
+        size_t Step = Items.size() / 4096 + 1; // a sample of big arrays
+        KindMask M = 0;
+        for (size_t K = 0; K < Items.size(); K += Step)
+          M |= maskOf(Items[K].K);
+        R.ElementKinds[I.A] = M;
+      }
+    }
+  }
   unsigned Arity = C.Functions[F].Arity;
   R.ParamMasks.assign(Arity, AnyKind);
   // Specialise on the argument kinds of this call or, entering a running
@@ -481,20 +645,47 @@ bool Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
     for (size_t H = 0; H < StackLen; ++H)
       R.OsrStack.push_back(StackVals[H].K);
   }
-  JitResult Res;
-  std::string Why;
-  if (!Opts.Jit->compile(R, Res, Why)) {
-    Opts.Jit->log("jit: skip " + Name + ": " + Why);
-    return false;
+  if (Async) {
+    // auto: compile on the worker thread while this one keeps interpreting;
+    // pollCompiles() installs the code.
+    if (!Shared)
+      Shared = std::make_shared<const RunCode>(RunCode{C, Info});
+    R.C = &Shared->C;
+    R.Info = &Shared->Info;
+    Vm.Worker->submit({RunId, N.Gen, F, OsrIp, Shared, Opts.Jit, std::move(R)});
+    return;
   }
-  if (OsrIp < 0 || !N.Entry) {
-    N.Entry = Res.Entry;
-    N.Tried = true;
-    FnTable[F] = Res.Fast;
+  JitDone D{RunId, N.Gen, F, OsrIp, false, {}, {}};
+  D.Ok = Vm.Worker->compileNow(*Opts.Jit, R, D.Res, D.Why);
+  install(D);
+}
+
+void Interpreter::install(const JitDone &D) {
+  NativeFn &N = Native[D.F];
+  if (D.Run != RunId || D.Gen != N.Gen)
+    return; // made for an earlier run, or before a recompile was asked
+  if (!D.Ok) {
+    Opts.Jit->log("jit: skip " + C.functionName(D.F) + ": " + D.Why);
+    N.Failed = true;
+    if (D.OsrIp >= 0)
+      OsrState[size_t(D.OsrIp)] = OsrRefused;
+    return;
   }
-  if (Osr)
-    *Osr = Res.Osr;
-  return true;
+  if (!N.Entry) {
+    N.Entry = D.Res.Entry;
+    FnTable[D.F] = D.Res.Fast;
+  }
+  if (D.OsrIp >= 0) {
+    OsrCode[size_t(D.OsrIp)] = D.Res.Osr;
+    OsrState[size_t(D.OsrIp)] = OsrReady;
+  }
+}
+
+void Interpreter::pollCompiles() {
+  std::vector<JitDone> Done;
+  Vm.Worker->poll(Done);
+  for (const JitDone &D : Done)
+    install(D);
 }
 
 void Interpreter::quicken() {
@@ -658,7 +849,7 @@ llvm::Error Interpreter::runtimeError(size_t At, std::string Message) {
       ++BackEdges;                                                             \
       if (--Fuel == 0)                                                         \
         RAISE(RtError::BudgetExhausted);                                       \
-      if (__builtin_expect(++LoopCounts[T_ - CodeBase] == LoopTrigger, 0)) {   \
+      if (__builtin_expect(++LoopCounts[T_ - CodeBase] >= LoopTrigger, 0)) {   \
         OsrTo = T_;                                                            \
         goto osr;                                                              \
       }                                                                        \
@@ -774,19 +965,18 @@ static inline void rawSwap(Value *A, Value *B) {
 llvm::Error Interpreter::run() {
   if (llvm::Error E = prepare())
     return E;
-  struct {
-    uint64_t Compiles = 0, LinearCompiled = 0, BlockCompiled = 0;
-    double CompileMs = 0;
-  } Jit0; // the engine's counters before this run
-  if (JitEngine *J = Opts.Jit)
-    Jit0 = {J->Compiles, J->LinearCompiled, J->BlockCompiled, J->CompileMs};
+  JitCounters Jit0; // the engine's counters before this run
+  if (JitOn)
+    Jit0 = Vm.Worker->counters();
   Value Result;
   bool Ok;
   uint32_t Main = Info.Main;
   NativeFn *MainCode = nullptr;
-  if (JitOn && Opts.Mode != RunOptions::JitMode::Auto &&
-      tryCompile(Main, nullptr, -1, nullptr, nullptr, 0, nullptr))
-    MainCode = &Native[Main];
+  if (JitOn && Opts.Mode != RunOptions::JitMode::Auto) {
+    tryCompile(Main, nullptr, -1, nullptr, nullptr, 0);
+    if (Native[Main].Entry)
+      MainCode = &Native[Main];
+  }
   if (MainCode) {
     ++Out.CallCounts[Main];
     uint8_t S = MainCode->Entry(&Ctx, nullptr, &Result);
@@ -822,10 +1012,14 @@ llvm::Error Interpreter::run() {
                 std::to_string(LoopTrigger) + " iterations)";
       J->log(Line);
     }
-    Out.Stats.LLVMCompiles = J->Compiles - Jit0.Compiles;
-    Out.Stats.CompileMs = J->CompileMs - Jit0.CompileMs;
-    Out.Stats.LinearCompiled = J->LinearCompiled - Jit0.LinearCompiled;
-    Out.Stats.BlockCompiled = J->BlockCompiled - Jit0.BlockCompiled;
+    // Compiles still in flight are not waited for: their code, if it comes,
+    // is for a run that is over.
+    Vm.Worker->cancel(RunId);
+    JitCounters Now = Vm.Worker->counters();
+    Out.Stats.LLVMCompiles = Now.Compiles - Jit0.Compiles;
+    Out.Stats.CompileMs = Now.CompileMs - Jit0.CompileMs;
+    Out.Stats.LinearCompiled = Now.LinearCompiled - Jit0.LinearCompiled;
+    Out.Stats.BlockCompiled = Now.BlockCompiled - Jit0.BlockCompiled;
   }
   if (!Ok) {
     std::string Msg =
@@ -1325,9 +1519,10 @@ bit_op : {
       // it instead of interpreting. Everything it touches (the stack
       // buffers may move) is re-read afterwards.
       NativeFn &N = Native[F];
+      maybePoll();
       if (!N.Entry && !N.Tried && CallCounts[F] + 1 >= CallTrigger) {
         StackTop = static_cast<size_t>(Sp - Stack.Mem);
-        tryCompile(F, Sp - Argc, -1, nullptr, nullptr, 0, nullptr);
+        tryCompile(F, Sp - Argc, -1, nullptr, nullptr, 0);
       }
       if (N.Entry && nativeStackOk()) {
         StackTop = static_cast<size_t>(Sp - Stack.Mem);
@@ -1886,13 +2081,21 @@ osr : {
   // A loop got hot: compile the function with an entry at this header and
   // continue there in native code, which runs the activation to its return.
   size_t At = static_cast<size_t>(OsrTo - CodeBase);
-  NativeOsrFn Fn = nullptr;
   size_t StackLen = static_cast<size_t>(Sp - (Stack.Mem + StackBase));
-  if (CurSlots == FrameSlots && Info.Depth[At] == 0) {
-    StackTop = static_cast<size_t>(Sp - Stack.Mem);
-    tryCompile(CurFunc, nullptr, static_cast<int64_t>(At), SlotPtr,
-               Stack.Mem + StackBase, StackLen, &Fn);
+  maybePoll();
+  if (OsrState[At] == OsrNone) {
+    if (CurSlots == FrameSlots && Info.Depth[At] == 0) {
+      StackTop = static_cast<size_t>(Sp - Stack.Mem);
+      tryCompile(CurFunc, nullptr, static_cast<int64_t>(At), SlotPtr,
+                 Stack.Mem + StackBase, StackLen);
+    } else {
+      OsrState[At] = OsrRefused; // inside a scope: not an entry we make
+    }
   }
+  if (OsrState[At] == OsrRefused || OsrState[At] == OsrPending)
+    LoopCounts[At] = 0; // back off; a pending compile is looked for again
+                        // after as many iterations
+  NativeOsrFn Fn = OsrState[At] == OsrReady ? OsrCode[At] : nullptr;
   if (Fn && nativeStackOk()) {
     StackTop = static_cast<size_t>(Sp - Stack.Mem);
     Ctx.Fuel = Fuel;
@@ -1912,6 +2115,7 @@ osr : {
       RetVal = std::move(R);
       goto do_return;
     }
+    LoopCounts[At] = 0; // other kinds now: try again later
   }
   JUMP(OsrTo);
 }
@@ -1953,6 +2157,7 @@ uint8_t Interpreter::resumeFrom(uint32_t F, uint32_t Ip, Value *SlotVals,
                   " times; recompiling without speculation");
     Native[F].Tried = false;
     Native[F].Speculate = false;
+    ++Native[F].Gen;
     Native[F].Entry = nullptr;
     FnTable[F] = nullptr;
   }
@@ -1984,8 +2189,9 @@ uint8_t Interpreter::callFromNative(uint32_t CallIp, Value *Args,
   ++Out.CallCounts[F];
   ++Out.Stats.Calls;
   NativeFn &N = Native[F];
+  maybePoll();
   if (!N.Entry && !N.Tried && Out.CallCounts[F] >= CallTrigger)
-    tryCompile(F, Args, -1, nullptr, nullptr, 0, nullptr);
+    tryCompile(F, Args, -1, nullptr, nullptr, 0);
   if (N.Entry && nativeStackOk()) {
     uint8_t S = N.Entry(&Ctx, Args, Result);
     if (S != NativeGuardFailed)

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 
 namespace fusevm {
@@ -35,21 +36,24 @@ public:
   PluginEngine(const JitOptions &O, std::string Path)
       : Opts(O), Path(std::move(Path)) {}
   ~PluginEngine() override {
-    delete Inner; // the library stays mapped: code it made may still run
+    delete Inner.load(); // the library stays mapped: its code may still run
   }
   bool compile(const JitRequest &R, JitResult &Out, std::string &Why) override {
     if (!Inner && !load(Why))
       return false;
-    bool Ok = Inner->compile(R, Out, Why);
-    Compiles = Inner->Compiles;
-    CompileMs = Inner->CompileMs;
-    LinearCompiled = Inner->LinearCompiled;
-    BlockCompiled = Inner->BlockCompiled;
+    JitEngine *E = Inner.load();
+    bool Ok = E->compile(R, Out, Why);
+    Compiles = E->Compiles;
+    CompileMs = E->CompileMs;
+    LinearCompiled = E->LinearCompiled;
+    BlockCompiled = E->BlockCompiled;
     return Ok;
   }
   void log(const std::string &Line) override {
-    if (Inner) {
-      Inner->log(Line);
+    // Called from the interpreter's thread while a compile may be loading
+    // the library on the worker's: Inner is atomic.
+    if (JitEngine *E = Inner.load()) {
+      E->log(Line);
     } else if (Opts.Log) {
       std::string S = "fusevm: " + Line + "\n";
       if (Opts.Sink)
@@ -78,13 +82,13 @@ private:
       Why = LoadError;
       return false;
     }
-    Inner = Create(&Opts);
+    Inner.store(Create(&Opts));
     return true;
   }
 
   JitOptions Opts;
   std::string Path;
-  JitEngine *Inner = nullptr;
+  std::atomic<JitEngine *> Inner{nullptr};
   bool Failed = false;
   std::string LoadError;
 };

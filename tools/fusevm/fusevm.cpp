@@ -62,7 +62,7 @@ int main(int argc, char **argv) {
   std::string Jit = "auto", Dump;
   uint32_t MaxDepth = DefaultMaxCallDepth;
   uint32_t Threshold = RunOptions().JitThreshold;
-  bool Stats = false, PrintResult = false, JitLog = false;
+  bool Stats = false, PrintResult = false, JitLog = false, JitSync = false;
   App.add_option("--jit", Jit,
                  "Execution tier: auto (default: interpret, compile what gets "
                  "hot), off (interpreter only, never touches LLVM), linear "
@@ -74,6 +74,9 @@ int main(int argc, char **argv) {
                  "loops, before it is compiled (default 1000)")
       ->check(CLI::Range(1u, 4000000000u))
       ->type_name("N");
+  App.add_flag("--jit-sync", JitSync,
+               "auto: compile on the interpreter's thread and wait, instead "
+               "of in the background (deterministic; for tests)");
   App.add_flag("--jit-log", JitLog,
                "One line on stderr per compile, and per function left "
                "uncompiled with the reason");
@@ -137,6 +140,7 @@ int main(int argc, char **argv) {
                 : Jit == "block" ? RunOptions::JitMode::Block
                                  : RunOptions::JitMode::Auto;
     Opts.JitThreshold = Threshold;
+    Opts.BackgroundCompile = !JitSync;
   }
   Opts.CountOps = Stats;
   Opts.Args.assign(Rest.begin() + 1, Rest.end());
@@ -159,5 +163,12 @@ int main(int argc, char **argv) {
   }
   if (Stats)
     printStats(R.Stats);
+  if (Engine) {
+    // A background compile may still be running for a program that has
+    // finished: leave without waiting for it (or running destructors that
+    // would).
+    std::fflush(nullptr);
+    std::_Exit(Code);
+  }
   return Code;
 }

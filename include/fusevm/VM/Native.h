@@ -84,11 +84,13 @@ struct JitRequest {
   std::vector<ValueKind> OsrSlots, OsrStack;
   bool Linear = false;     ///< the linear tier (a function without jumps)
   bool Budget = false;     ///< charge NativeCtx::Fuel like the interpreter
-  /// Speculate that globals keep the kinds they hold now (GetVar, the
-  /// elements of ArrayGet's arrays): guarded, and a failed guard hands the
-  /// activation to the interpreter at that op (fvm_rt_resume).
-  bool Speculate = true;
-  const Value *Globals = nullptr; ///< their current values
+  /// Speculation on the kinds globals hold when the request is made, by
+  /// name index (0: none): of the global itself (GetVar) and of the
+  /// elements of the array in it (ArrayGet, ArraySet). Guarded; a failed
+  /// guard hands the activation to the interpreter at that op
+  /// (fvm_rt_resume). A snapshot, so that compiling may run on another
+  /// thread while the program runs.
+  std::vector<KindMask> GlobalKinds, ElementKinds;
 };
 
 struct JitResult {

@@ -98,6 +98,10 @@ struct RunOptions {
   /// Auto: calls of a function, or iterations of one of its loops (then
   /// entered mid-function by on-stack replacement), before it is compiled.
   uint32_t JitThreshold = 1000;
+  /// auto: compile on a background thread while the interpreter carries
+  /// on, so a short run never waits for LLVM (off: compile and wait, which
+  /// makes what gets compiled when deterministic).
+  bool BackgroundCompile = true;
   /// Where Print/PrintLn output goes; default: standard output.
   std::function<void(std::string_view)> Output;
   /// Next input line without "\n" (false at end of input); default: stdin.
@@ -155,6 +159,10 @@ private:
   std::vector<BuiltinFn> Builtins;   ///< by id - 256
   std::vector<std::string> BuiltinNames;
   std::vector<ExtOpFn> ExtOps;       ///< by id
+  /// The compile thread and the lock every engine use takes (created on
+  /// the first run with a JIT; its destructor waits for a compile in
+  /// flight).
+  std::shared_ptr<class JitWorker> Worker;
   friend class Interpreter;
 };
 
