@@ -273,7 +273,8 @@ bool OrcEngine::compile(const JitRequest &R, JitResult &Out, std::string &Why) {
   Out.Entry = reinterpret_cast<NativeEntryFn>(Find(N.Entry));
   Out.Fast = Find(N.Fast);
   Out.Osr = reinterpret_cast<NativeOsrFn>(Find(N.Osr));
-  if (!Out.Entry || !Out.Fast || (R.OsrIp >= 0 && !Out.Osr))
+  if ((!N.Entry.empty() && (!Out.Entry || !Out.Fast)) ||
+      (!N.Osr.empty() && !Out.Osr))
     return false;
   double CodegenMs = Tick();
   if (std::getenv("FUSEVM_JIT_TIMING"))

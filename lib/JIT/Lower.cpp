@@ -1198,9 +1198,31 @@ void Lowerer::arraySet(Value *CP, Value *CK, KindMask CM, const JV &V,
         B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
         i64c(4));
     Value *Unique = B.CreateICmpEQ(B.CreateLoad(I32, tag(Obj, TRC)), i32c(1));
-    BasicBlock *Store = block("aset_store");
-    B.CreateCondBr(B.CreateAnd(Unique, B.CreateICmpULT(Idx.P, Size)), Store,
-                   SlowB);
+    BasicBlock *Store = block("aset_store"), *Append = block("aset_append");
+    BasicBlock *NotIn = block("aset_notin");
+    B.CreateCondBr(Unique, NotIn, SlowB);
+    B.SetInsertPoint(NotIn);
+    BasicBlock *TryAppend = block("aset_tryappend");
+    B.CreateCondBr(B.CreateICmpULT(Idx.P, Size), Store, TryAppend);
+    // One past the end with room left and under the length limit: append
+    // (what std::vector::push_back does without growing).
+    B.SetInsertPoint(TryAppend);
+    Value *CapAt = arrayField(Obj, ArrayEndOffset + 8);
+    Value *Cap = B.CreateLoad(Ptr, CapAt);
+    Value *MaxArr = B.CreateLoad(I64, ctxField(offsetof(NativeCtx, MaxArr)));
+    Value *CanAppend = B.CreateAnd(
+        B.CreateAnd(B.CreateICmpEQ(Idx.P, Size), B.CreateICmpNE(End, Cap)),
+        B.CreateICmpULT(Idx.P, MaxArr));
+    B.CreateCondBr(CanAppend, Append, SlowB);
+    B.SetInsertPoint(Append);
+    {
+      Value *EAt = tag(B.CreateConstInBoundsGEP1_64(I8, End, 0), TElem);
+      B.CreateStore(V.P, EAt);
+      B.CreateStore(V.K, tag(B.CreateConstInBoundsGEP1_64(I8, End, 8), TElem));
+      B.CreateStore(B.CreateConstInBoundsGEP1_64(I8, End, 16),
+                    arrayField(Obj, ArrayEndOffset));
+      B.CreateBr(Done);
+    }
     B.SetInsertPoint(Store);
     Value *At = tag(B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4))),
                     TElem);
@@ -1349,7 +1371,7 @@ void Lowerer::emitCall(const XOp &O) {
   Value *Limit = B.CreateLoad(I64, ctxField(offsetof(NativeCtx, StackLimit)));
   Value *StackOk = B.CreateICmpUGT(Here, Limit);
   Value *Target = nullptr, *HasCode = StackOk;
-  if (Callee == F) {
+  if (Callee == F && FastFn) {
     Target = FastFn;
   } else {
     Value *Table = B.CreateLoad(Ptr, ctxField(offsetof(NativeCtx, FnTable)));
@@ -1957,15 +1979,23 @@ void Lowerer::emitOp(uint32_t XI) {
 LoweredNames lowerFunction(Module &M, const JitRequest &R,
                            const std::string &Tag) {
   LoweredNames N;
-  N.Fast = "fvm_f" + Tag;
-  N.Entry = "fvm_e" + Tag;
-  Lowerer L(M, R);
-  Function *Fast = L.emitFast(N.Fast);
-  L.emitEntry(N.Entry, Fast);
+  // main runs once: entered by on-stack replacement it needs no entry for
+  // calls (a call to main, if any, goes through the runtime).
+  bool Calls = !(R.OsrIp >= 0 && R.Func == R.Info->Main);
+  Function *Fast = nullptr;
+  KindMask Ret = AnyKind;
+  if (Calls) {
+    N.Fast = "fvm_f" + Tag;
+    N.Entry = "fvm_e" + Tag;
+    Lowerer L(M, R);
+    Fast = L.emitFast(N.Fast);
+    L.emitEntry(N.Entry, Fast);
+    Ret = L.selfReturn();
+  }
   if (R.OsrIp >= 0) {
     N.Osr = "fvm_o" + Tag;
     Lowerer LO(M, R);
-    LO.emitOsr(N.Osr, Fast, L.selfReturn());
+    LO.emitOsr(N.Osr, Fast, Ret);
   }
   return N;
 }

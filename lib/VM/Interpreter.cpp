@@ -318,8 +318,15 @@ public:
   bool compileNow(JitEngine &E, const JitRequest &R, JitResult &Res,
                   std::string &Why) {
     std::lock_guard<std::mutex> L(EngineLock);
+    JitCounters Before{E.Compiles, E.LinearCompiled, E.BlockCompiled,
+                       E.CompileMs};
     bool Ok = E.compile(R, Res, Why);
-    snapshot(E);
+    // The engine may serve other VMs too: count what this compile did.
+    std::lock_guard<std::mutex> C(CounterLock);
+    Counters.Compiles += E.Compiles - Before.Compiles;
+    Counters.LinearCompiled += E.LinearCompiled - Before.LinearCompiled;
+    Counters.BlockCompiled += E.BlockCompiled - Before.BlockCompiled;
+    Counters.CompileMs += E.CompileMs - Before.CompileMs;
     return Ok;
   }
   void poll(std::vector<JitDone> &Out) {
@@ -340,10 +347,6 @@ public:
   std::atomic<bool> HasResults{false};
 
 private:
-  void snapshot(JitEngine &E) {
-    std::lock_guard<std::mutex> L(CounterLock);
-    Counters = {E.Compiles, E.LinearCompiled, E.BlockCompiled, E.CompileMs};
-  }
   void main() {
     for (;;) {
       JitJob J;
@@ -432,6 +435,7 @@ private:
     NativeEntryFn Entry = nullptr;
     bool Tried = false;    ///< a compile for its calls was asked for
     bool Failed = false;   ///< compiling it failed or was refused
+    bool Compiled = false; ///< some code of it was installed
     bool Speculate = true; ///< on kinds read from globals (JitRequest)
     uint32_t Deopts = 0;
     uint32_t Gen = 0;      ///< bumped when its code is dropped
@@ -671,6 +675,7 @@ void Interpreter::install(const JitDone &D) {
       OsrState[size_t(D.OsrIp)] = OsrRefused;
     return;
   }
+  N.Compiled = true;
   if (!N.Entry) {
     N.Entry = D.Res.Entry;
     FnTable[D.F] = D.Res.Fast;
@@ -996,7 +1001,7 @@ llvm::Error Interpreter::run() {
     // --jit-log accounts for every function: compiled ones were logged by
     // the engine, refusals by tryCompile; these are the rest.
     for (uint32_t F = 0; F < Native.size(); ++F) {
-      if (Native[F].Tried)
+      if (Native[F].Tried || Native[F].Compiled)
         continue;
       const FunctionDef &D = C.Functions[F];
       uint64_t Calls = Out.CallCounts[F] + (F == Main), Hottest = 0;

@@ -276,7 +276,7 @@ struct Outcome {
 };
 
 Outcome runWith(const Chunk &C, JitEngine *Jit, RunOptions::JitMode Mode,
-                uint32_t Threshold) {
+                uint32_t Threshold, bool Background = false) {
   VM Vm;
   RunOptions Opts;
   Outcome O;
@@ -284,6 +284,7 @@ Outcome runWith(const Chunk &C, JitEngine *Jit, RunOptions::JitMode Mode,
   Opts.Jit = Jit;
   Opts.Mode = Mode;
   Opts.JitThreshold = Threshold;
+  Opts.BackgroundCompile = Background;
   Opts.CountOps = false;
   RunResult R;
   if (llvm::Error E = Vm.run(C, Opts, R))
@@ -333,10 +334,13 @@ int main(int argc, char **argv) {
     JitEngine *Jit;
     RunOptions::JitMode M;
     uint32_t Threshold;
-  } Modes[] = {{"block -O2", Block.get(), RunOptions::JitMode::Block, 1},
-               {"linear -O0", Linear.get(), RunOptions::JitMode::Linear, 1},
-               {"auto threshold 1 -O0", Hot.get(), RunOptions::JitMode::Auto, 1},
-               {"auto threshold 3 -O2", Warm.get(), RunOptions::JitMode::Auto, 3}};
+    bool Background;
+  } Modes[] = {
+      {"block -O2", Block.get(), RunOptions::JitMode::Block, 1, false},
+      {"linear -O0", Linear.get(), RunOptions::JitMode::Linear, 1, false},
+      {"auto threshold 1 -O0", Hot.get(), RunOptions::JitMode::Auto, 1, false},
+      {"auto threshold 3 -O2, background compiles", Warm.get(),
+       RunOptions::JitMode::Auto, 3, true}};
   Gen G(Seed);
   unsigned Errors = 0, Compiles0 = 0;
   for (unsigned P = 0; P < Programs; ++P) {
@@ -359,7 +363,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     for (const Mode &M : Modes) {
-      Outcome Got = runWith(*C, M.Jit, M.M, M.Threshold);
+      Outcome Got = runWith(*C, M.Jit, M.M, M.Threshold, M.Background);
       if (!(Got == Want)) {
         std::fprintf(stderr,
                      "jit-diff-fuzz: program %u (seed %llu) differs under %s\n"

@@ -52,7 +52,8 @@ struct NativeCtx {
 
 /// Where compiled code finds an array's elements: the ArrayObj's Items
 /// vector is {begin, end, capacity} pointers from this offset (libstdc++'s
-/// layout; NativeRuntime.cpp and a unit test check it).
+/// layout; NativeRuntime.cpp and a unit test check it). Compiled code reads
+/// all three and appends in place by advancing end.
 constexpr size_t ArrayBeginOffset = 8, ArrayEndOffset = 16;
 
 /// Boxed entry of a compiled function: consumes \p Args unless it returns
