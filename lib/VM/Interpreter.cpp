@@ -38,6 +38,7 @@
 #include <new>
 #include <thread>
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 namespace fusevm {
@@ -553,7 +554,12 @@ llvm::Error Interpreter::prepare() {
     CallTrigger = Auto ? N : 1;
     if (!Vm.Worker)
       Vm.Worker = std::make_shared<JitWorker>();
-    Async = Auto && Opts.BackgroundCompile;
+    // A background compile needs a CPU of its own to pay off: on one CPU
+    // (taskset, a container) it would only slow the interpreter down.
+    cpu_set_t Cpus;
+    bool SeveralCpus = sched_getaffinity(0, sizeof Cpus, &Cpus) != 0 ||
+                       CPU_COUNT(&Cpus) > 1;
+    Async = Auto && Opts.BackgroundCompile && SeveralCpus;
     RunId = Vm.Worker->newRun();
     OsrState.assign(C.Ops.size(), OsrNone);
     OsrCode.assign(C.Ops.size(), nullptr);

@@ -100,7 +100,8 @@ struct RunOptions {
   uint32_t JitThreshold = 1000;
   /// auto: compile on a background thread while the interpreter carries
   /// on, so a short run never waits for LLVM (off: compile and wait, which
-  /// makes what gets compiled when deterministic).
+  /// makes what gets compiled when deterministic). Only when the process
+  /// may use more than one CPU.
   bool BackgroundCompile = true;
   /// Where Print/PrintLn output goes; default: standard output.
   std::function<void(std::string_view)> Output;
