@@ -197,6 +197,7 @@ private:
   enum class Variant { Fast, Osr } V = Variant::Fast;
   Function *Fn = nullptr, *FastFn = nullptr;
   Value *CtxP = nullptr, *OsrOut = nullptr;
+  Value *DepthV = nullptr; ///< this activation's call depth
   AllocaInst *Scratch = nullptr;
   std::vector<AllocaInst *> SP, SK, LP, LK;
   std::vector<BasicBlock *> BB;
@@ -505,6 +506,7 @@ void Lowerer::deopt(uint32_t XI) {
     for (uint32_t Sl = 0; Sl < NumSlots; ++Sl)
       spill({DeoptSlots[Sl].first, DeoptSlots[Sl].second, AnyKind}, Sl);
     unsigned Res = NumSlots + Info.Funcs[F].MaxStack + 4;
+    B.CreateStore(DepthV, ctxField(offsetof(NativeCtx, Depth)));
     Value *St = B.CreateCall(
         helper("fvm_rt_resume", I8, {Ptr, I32, I32, Ptr, Ptr, I32, Ptr}),
         {CtxP, i32c(F), DeoptIp, scratch(0), scratch(NumSlots), DeoptH,
@@ -916,7 +918,7 @@ void Lowerer::prologue(Function *F0) {
 Function *Lowerer::emitFast(const std::string &Name) {
   V = Variant::Fast;
   unsigned Arity = D.Arity;
-  std::vector<Type *> Params = {Ptr};
+  std::vector<Type *> Params = {Ptr, I32};
   for (unsigned K = 0; K < Arity; ++K) {
     Params.push_back(I64);
     Params.push_back(I8);
@@ -928,6 +930,7 @@ Function *Lowerer::emitFast(const std::string &Name) {
   Fast->setDSOLocal(true); // direct calls, no PLT
   FastFn = Fast;
   prologue(Fast);
+  DepthV = Fast->getArg(1);
 
   // Check the kinds the body is specialised to.
   Value *Ok = B.getTrue();
@@ -938,7 +941,7 @@ Function *Lowerer::emitFast(const std::string &Name) {
     KindMask Mk = K < R.ParamMasks.size() ? R.ParamMasks[K] : AnyKind;
     S0.Slots[K] = Mk;
     if (Mk != AnyKind) {
-      Value *Kd = Fast->getArg(2 + 2 * K);
+      Value *Kd = Fast->getArg(3 + 2 * K);
       Ok = B.CreateAnd(Ok, B.CreateICmpEQ(Kd, i8c(unsigned(__builtin_ctz(Mk)))));
     }
   }
@@ -949,7 +952,8 @@ Function *Lowerer::emitFast(const std::string &Name) {
     B.CreateCondBr(Ok, Body, Guard);
     B.SetInsertPoint(Guard);
     for (unsigned K = 0; K < Arity; ++K)
-      spill({Fast->getArg(1 + 2 * K), Fast->getArg(2 + 2 * K), AnyKind}, K);
+      spill({Fast->getArg(2 + 2 * K), Fast->getArg(3 + 2 * K), AnyKind}, K);
+    B.CreateStore(DepthV, ctxField(offsetof(NativeCtx, Depth)));
     Value *St = B.CreateCall(
         helper("fvm_rt_interp_call", I8, {Ptr, I32, Ptr, Ptr}),
         {CtxP, i32c(F), scratch(0), scratch(Arity)});
@@ -963,8 +967,8 @@ Function *Lowerer::emitFast(const std::string &Name) {
   B.SetInsertPoint(Body);
   for (unsigned K = 0; K < NumSlots; ++K) {
     if (K < Arity) {
-      B.CreateStore(Fast->getArg(1 + 2 * K), LP[K]);
-      B.CreateStore(Fast->getArg(2 + 2 * K), LK[K]);
+      B.CreateStore(Fast->getArg(2 + 2 * K), LP[K]);
+      B.CreateStore(Fast->getArg(3 + 2 * K), LK[K]);
     } else {
       B.CreateStore(i64c(0), LP[K]);
       B.CreateStore(kc(ValueKind::Undef), LK[K]);
@@ -1003,7 +1007,10 @@ Function *Lowerer::emitEntry(const std::string &Name, Function *Fast) {
   E->setDSOLocal(true);
   IRBuilder<> EB(BasicBlock::Create(Cx, "entry", E));
   Value *Args = E->getArg(1);
-  std::vector<Value *> CallArgs = {E->getArg(0)};
+  std::vector<Value *> CallArgs = {
+      E->getArg(0),
+      EB.CreateLoad(I32, EB.CreateConstInBoundsGEP1_64(
+                             I8, E->getArg(0), offsetof(NativeCtx, Depth)))};
   Value *Ok = EB.getTrue();
   for (unsigned K = 0; K < D.Arity; ++K) {
     Value *At = EB.CreateConstInBoundsGEP1_64(I8, Args, 16 * uint64_t(K));
@@ -1051,6 +1058,7 @@ Function *Lowerer::emitOsr(const std::string &Name, Function *Fast,
       Function::ExternalLinkage, Name, M);
   O->addFnAttr(Attribute::NoUnwind);
   prologue(O);
+  DepthV = B.CreateLoad(I32, ctxField(offsetof(NativeCtx, Depth)));
   OsrOut = O->getArg(3);
   Value *Slots = O->getArg(1), *Stack = O->getArg(2);
   State S0;
@@ -1351,13 +1359,13 @@ void Lowerer::emitCompare(const XOp &O) {
 void Lowerer::emitCall(const XOp &O) {
   uint32_t Callee = Info.Callee[O.Orig];
   unsigned Argc = O.I.U8;
-  Value *DepthAt = ctxField(offsetof(NativeCtx, Depth));
-  Value *Depth = B.CreateLoad(I32, DepthAt);
+  // This activation's depth travels in a register (DepthV); NativeCtx's
+  // copy is written only for the runtime.
   Value *Max = B.CreateLoad(I32, ctxField(offsetof(NativeCtx, MaxDepth)));
-  raiseIf(B.CreateICmpUGE(Depth, Max), i8c(unsigned(RtError::CallDepth)),
+  raiseIf(B.CreateICmpUGE(DepthV, Max), i8c(unsigned(RtError::CallDepth)),
           O.Orig);
   fuelCheck(O.Orig);
-  B.CreateStore(B.CreateAdd(Depth, i32c(1)), DepthAt);
+  Value *Inner = B.CreateAdd(DepthV, i32c(1));
   std::vector<JV> Args;
   for (unsigned K = 0; K < Argc; ++K)
     Args.push_back(in(Argc - 1 - K));
@@ -1382,8 +1390,8 @@ void Lowerer::emitCall(const XOp &O) {
   auto Res = cases({
       {HasCode,
        [&] {
-         std::vector<Type *> Ps = {Ptr};
-         std::vector<Value *> As = {CtxP};
+         std::vector<Type *> Ps = {Ptr, I32};
+         std::vector<Value *> As = {CtxP, Inner};
          for (const JV &A : Args) {
            Ps.push_back(I64);
            Ps.push_back(I8);
@@ -1401,13 +1409,13 @@ void Lowerer::emitCall(const XOp &O) {
        [&] {
          for (unsigned K = 0; K < Argc; ++K)
            spill(Args[K], K);
+         B.CreateStore(Inner, ctxField(offsetof(NativeCtx, Depth)));
          Value *St = B.CreateCall(helper("fvm_rt_call", I8, {Ptr, I32, Ptr, Ptr}),
                                   {CtxP, i32c(O.Orig), scratch(0), scratch(Argc)});
          propagateIf(B.CreateICmpNE(St, i8c(NativeOk)));
          return loadScratch(Argc);
        }},
   });
-  B.CreateStore(Depth, DepthAt);
   put(H - Argc, Res.first, Res.second);
 }
 

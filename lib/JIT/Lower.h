@@ -23,7 +23,7 @@ namespace fusevm {
 
 /// Names of the functions lowerFunction defines for one request.
 struct LoweredNames {
-  std::string Fast;  ///< fastcc {i64, i8} (ctx, p0, k0, ...)
+  std::string Fast;  ///< fastcc {i64, i8} (ctx, i32 depth, p0, k0, ...)
   std::string Entry; ///< i8 (ctx, args, out): NativeEntryFn
   std::string Osr;   ///< i8 (ctx, slots, stack, out): NativeOsrFn, or ""
 };
