@@ -39,6 +39,7 @@
 #include <thread>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace fusevm {
@@ -349,6 +350,9 @@ public:
 
 private:
   void main() {
+    // Compiling is background work: let the program's own threads (and
+    // anything else on the machine) go first.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
     for (;;) {
       JitJob J;
       {
