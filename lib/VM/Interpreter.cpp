@@ -248,16 +248,16 @@ struct ValueStack {
   }
 };
 
-inline void rawMove(Value *Dst, const Value *Src, size_t N) {
+[[gnu::always_inline]] inline void rawMove(Value *Dst, const Value *Src, size_t N) {
   if (N) // memcpy with a null pointer is undefined even for 0 bytes
     std::memcpy(static_cast<void *>(Dst), static_cast<const void *>(Src),
               N * sizeof(Value));
 }
-inline void setUndef(Value *V, size_t N) {
+[[gnu::always_inline]] inline void setUndef(Value *V, size_t N) {
   for (size_t I = 0; I < N; ++I)
     V[I].K = ValueKind::Undef;
 }
-inline void releaseRange(Value *From, Value *To) {
+[[gnu::always_inline]] inline void releaseRange(Value *From, Value *To) {
   for (Value *V = From; V < To; ++V)
     if (V->isHeap() && --V->P->RefCount == 0)
       destroyHeapObj(V->P);
@@ -401,6 +401,11 @@ public:
   // The helpers compiled code calls back into (NativeHelpers.h).
   NativeCtx Ctx;
   uint8_t callFromNative(uint32_t CallIp, Value *Args, Value *Result);
+  /// The interpreter's Call when native code may take it: NativeOk (the
+  /// result replaces the arguments at ArgsAt), NativeFailed, or
+  /// NativeGuardFailed when the interpreter should make the call itself.
+  [[gnu::noinline]] uint8_t nativeCall(uint32_t F, size_t ArgsAt,
+                                       uint32_t Depth, uint32_t CallIp);
   uint8_t interpretCall(uint32_t F, Value *Args, Value *Result);
   uint8_t resumeFrom(uint32_t F, uint32_t Ip, Value *SlotVals, Value *StackVals,
                      uint32_t Height, Value *Result);
@@ -475,6 +480,12 @@ private:
   std::vector<void *> FnTable;
   RtError ErrKind = RtError::None;
   size_t ErrAt = 0;
+  /// The innermost running loop()'s place among nested runs.
+  struct NestState {
+    size_t BaseFrames = 0, BaseScopes = 0, EntryDepth = 1, EntryStackTop = 0;
+    size_t FrameLimit = 0;
+    const Instr *OsrTo = nullptr;
+  } Nest;
 
   VM &Vm;
   const Chunk &C;
@@ -865,7 +876,7 @@ llvm::Error Interpreter::runtimeError(size_t At, std::string Message) {
       if (--Fuel == 0)                                                         \
         RAISE(RtError::BudgetExhausted);                                       \
       if (__builtin_expect(++LoopCounts[T_ - CodeBase] >= LoopTrigger, 0)) {   \
-        OsrTo = T_;                                                            \
+        Nest.OsrTo = T_;                                                       \
         goto osr;                                                              \
       }                                                                        \
     }                                                                          \
@@ -1059,13 +1070,20 @@ bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result,
   const uint32_t MaxDepth = Ctx.MaxDepth;
   // This loop may run nested in a call from compiled code: its own frames
   // start at BaseFrames, and its first activation is call depth EntryDepth.
-  const size_t BaseFrames = Frames.size(), BaseScopes = Scopes.size();
-  const size_t EntryDepth = Ctx.Depth;
-  const size_t EntryStackTop = StackTop;
+  // They live in members, not in registers the dispatch loop needs: a
+  // nested run saves the outer run's and restores them on the way out.
+  const NestState Outer = Nest;
+  Nest.BaseFrames = Frames.size();
+  Nest.BaseScopes = Scopes.size();
+  Nest.EntryDepth = Ctx.Depth;
+  // A call is refused when the caller's depth, Frames.size() - BaseFrames
+  // + EntryDepth, reaches MaxDepth: one compare against this.
+  Nest.FrameLimit = MaxDepth + Nest.BaseFrames - Nest.EntryDepth;
+
+  Nest.EntryStackTop = StackTop;
   uint64_t *const LoopCounts = Out.LoopCounts.data();
   uint64_t *const CallCounts = Out.CallCounts.data();
   RtError Err = RtError::None;
-  const Instr *OsrTo = nullptr;
   Value RetVal;
 
   size_t FrameSlots = SlotTop; // current function's slot base
@@ -1083,6 +1101,7 @@ bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result,
         releaseRange(At->Stack, At->Stack + At->Height);
       ErrKind = RtError::CallDepth;
       ErrAt = Ctx.ErrIp; // the calling op, recorded by the caller
+      Nest = Outer;
       return false;
     }
     unsigned Arity = At ? Fn.NumSlots : Args ? C.Functions[Func].Arity : 0;
@@ -1095,7 +1114,7 @@ bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result,
       StackTop = StackBase + At->Height;
     }
   }
-  if (BaseFrames == 0)
+  if (Nest.BaseFrames == 0)
     Frames.reserve(256);
   Value *Sp = Stack.Mem + StackTop;
   Value *SlotPtr = Slots.Mem + CurSlots;
@@ -1522,45 +1541,32 @@ bit_op : {
   OP(Call) {
     uint32_t F = Ip->A;
     const FnRt &Fn = Funcs[F];
-    const size_t Depth = Frames.size() - BaseFrames + EntryDepth;
-    if (Depth >= MaxDepth)
+    if (Frames.size() >= Nest.FrameLimit) // the call-depth limit
       RAISE(RtError::CallDepth);
     if (--Fuel == 0)
       RAISE(RtError::BudgetExhausted);
     unsigned Argc = Ip->U8;
     size_t ArgsAt = static_cast<size_t>(Sp - Stack.Mem) - Argc;
-    if (JitOn) {
-      // Native code for the callee: compile it once hot enough, then call
-      // it instead of interpreting. Everything it touches (the stack
-      // buffers may move) is re-read afterwards.
-      NativeFn &N = Native[F];
-      maybePoll();
-      if (!N.Entry && !N.Tried && CallCounts[F] + 1 >= CallTrigger) {
-        StackTop = static_cast<size_t>(Sp - Stack.Mem);
-        tryCompile(F, Sp - Argc, -1, nullptr, nullptr, 0);
-      }
-      if (N.Entry && nativeStackOk()) {
-        StackTop = static_cast<size_t>(Sp - Stack.Mem);
-        Ctx.Fuel = Fuel;
-        Ctx.Depth = static_cast<uint32_t>(Depth + 1);
-        Ctx.ErrIp = static_cast<uint32_t>(Ip - CodeBase);
-        Value R;
-        uint8_t S = N.Entry(&Ctx, Stack.Mem + ArgsAt, &R);
+    if (__builtin_expect(JitOn, 0)) {
+      // Native code for the callee (out of line: the interpreter's own
+      // call path stays as short as without a JIT). Everything it touches
+      // (the stack buffers may move) is re-read afterwards.
+      StackTop = static_cast<size_t>(Sp - Stack.Mem);
+      Ctx.Fuel = Fuel;
+      uint8_t S = nativeCall(
+          F, ArgsAt,
+          static_cast<uint32_t>(Frames.size() - Nest.BaseFrames + Nest.EntryDepth),
+          static_cast<uint32_t>(Ip - CodeBase));
+      if (S != NativeGuardFailed) {
         Fuel = Ctx.Fuel;
         SlotPtr = Slots.Mem + CurSlots;
-        if (S == NativeOk) {
-          ++NumCalls;
-          ++CallCounts[F];
-          Sp = Stack.Mem + ArgsAt;
-          new (Sp) Value(std::move(R));
-          ++Sp;
-          NEXT;
-        }
-        Sp = Stack.Mem + StackTop;
-        if (S == NativeFailed) {
-          Sp = Stack.Mem + ArgsAt; // the arguments were consumed
+        Sp = Stack.Mem + ArgsAt; // arguments consumed; the result is here
+        if (S == NativeFailed)
           goto raise_native;
-        }
+        ++Sp;
+        ++NumCalls;
+        ++CallCounts[F];
+        NEXT;
       }
     }
     // One test on the common path; growth (and its limits) is rare.
@@ -1601,8 +1607,8 @@ do_return : {
   releaseRange(Slots.Mem + FrameSlots, Slots.Mem + SlotTop);
   SlotTop = FrameSlots;
   Sp = Stack.Mem + StackBase;
-  if (Frames.size() == BaseFrames) {
-    Scopes.resize(BaseScopes);
+  if (Frames.size() == Nest.BaseFrames) {
+    Scopes.resize(Nest.BaseScopes);
     goto finish;
   }
   const CallFrame &F = Frames.back();
@@ -2095,6 +2101,7 @@ extended : {
 osr : {
   // A loop got hot: compile the function with an entry at this header and
   // continue there in native code, which runs the activation to its return.
+  const Instr *OsrTo = Nest.OsrTo;
   size_t At = static_cast<size_t>(OsrTo - CodeBase);
   size_t StackLen = static_cast<size_t>(Sp - (Stack.Mem + StackBase));
   maybePoll();
@@ -2114,7 +2121,8 @@ osr : {
   if (Fn && nativeStackOk()) {
     StackTop = static_cast<size_t>(Sp - Stack.Mem);
     Ctx.Fuel = Fuel;
-    Ctx.Depth = static_cast<uint32_t>(Frames.size() - BaseFrames + EntryDepth);
+    Ctx.Depth = static_cast<uint32_t>(Frames.size() - Nest.BaseFrames +
+                                      Nest.EntryDepth);
     Value R;
     uint8_t S = Fn(&Ctx, Slots.Mem + FrameSlots, Stack.Mem + StackBase, &R);
     Fuel = Ctx.Fuel;
@@ -2142,6 +2150,7 @@ raise_native:
 raise:
   ErrAt = static_cast<size_t>(Ip - CodeBase);
 fail:
+  Nest = Outer;
   ErrKind = Err;
   StackTop = static_cast<size_t>(Sp - Stack.Mem);
   Out.Stats.InterpOps += NumOps;
@@ -2150,7 +2159,8 @@ fail:
   Ctx.Fuel = Fuel;
   return false;
 finish:
-  StackTop = EntryStackTop;
+  StackTop = Nest.EntryStackTop;
+  Nest = Outer;
   Result = std::move(RetVal);
   Out.Stats.InterpOps += NumOps;
   Out.Stats.Calls += NumCalls;
@@ -2196,6 +2206,23 @@ uint8_t Interpreter::interpretCall(uint32_t F, Value *Args, Value *Result) {
   }
   new (Result) Value(std::move(R));
   return NativeOk;
+}
+
+uint8_t Interpreter::nativeCall(uint32_t F, size_t ArgsAt, uint32_t Depth,
+                                uint32_t CallIp) {
+  NativeFn &N = Native[F];
+  maybePoll();
+  if (!N.Entry && !N.Tried && Out.CallCounts[F] + 1 >= CallTrigger)
+    tryCompile(F, Stack.Mem + ArgsAt, -1, nullptr, nullptr, 0);
+  if (!N.Entry || !nativeStackOk())
+    return NativeGuardFailed; // interpret this call
+  Ctx.Depth = Depth + 1;
+  Ctx.ErrIp = CallIp;
+  Value R;
+  uint8_t S = N.Entry(&Ctx, Stack.Mem + ArgsAt, &R);
+  if (S == NativeOk)
+    new (Stack.Mem + ArgsAt) Value(std::move(R));
+  return S;
 }
 
 uint8_t Interpreter::callFromNative(uint32_t CallIp, Value *Args,
