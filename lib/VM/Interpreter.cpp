@@ -218,14 +218,18 @@ struct FnRt {
   uint32_t MaxStack;
 };
 
+/// 32 bytes, so that Frames.size() is a shift, not a division (the return
+/// path compares it). Slot and stack indices fit 32 bits: both buffers are
+/// capped at 2^26 values (MaxSlotValues, MaxStackValues).
 struct CallFrame {
   const Instr *RetIp;
   uint32_t Func;
   uint32_t ScopeBase;  ///< Scopes.size() at the call
-  size_t FrameSlots;   ///< the caller's function slot base
-  size_t CurSlots;     ///< the caller's innermost scope slot base
-  size_t StackBase;    ///< the caller's operand stack base
+  uint32_t FrameSlots; ///< the caller's function slot base
+  uint32_t CurSlots;   ///< the caller's innermost scope slot base
+  uint32_t StackBase;  ///< the caller's operand stack base
 };
+static_assert(sizeof(CallFrame) == 32, "see CallFrame");
 
 /// A growable array of Values whose unused tail holds no live value.
 struct ValueStack {
@@ -1582,7 +1586,9 @@ bit_op : {
     ++NumCalls;
     ++CallCounts[F];
     Frames.push_back({Ip + 1, CurFunc, static_cast<uint32_t>(Scopes.size()),
-                      FrameSlots, CurSlots, StackBase});
+                      static_cast<uint32_t>(FrameSlots),
+                      static_cast<uint32_t>(CurSlots),
+                      static_cast<uint32_t>(StackBase)});
     Value *Args = Stack.Mem + ArgsAt;
     SlotPtr = Slots.Mem + SlotTop;
     // Field by field: a memcpy of a few values compiles to `rep movsq`,
