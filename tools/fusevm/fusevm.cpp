@@ -70,8 +70,8 @@ int main(int argc, char **argv) {
                  "block (compile every function on its first call)")
       ->type_name("MODE");
   App.add_option("--jit-threshold", Threshold,
-                 "auto: calls of a function, or iterations of one of its "
-                 "loops, before it is compiled (default 1000)")
+                 "auto: calls of a function before it is compiled, or 10x "
+                 "that many iterations of one of its loops (default 1000)")
       ->check(CLI::Range(1u, 4000000000u))
       ->type_name("N");
   App.add_flag("--jit-sync", JitSync,
