@@ -63,6 +63,7 @@ std::string kindList(const std::vector<KindMask> &Masks) {
 class OrcEngine final : public JitEngine {
 public:
   explicit OrcEngine(const JitOptions &O) : Opts(O) {}
+  ~OrcEngine() override;
   bool compile(const JitRequest &R, JitResult &Out, std::string &Why) override;
   void log(const std::string &Line) override {
     if (Opts.Log)
@@ -82,6 +83,8 @@ private:
   JitOptions Opts;
   std::unique_ptr<LLJIT> J;
   std::unique_ptr<TargetMachine> TM; ///< for the optimiser and --dump=asm
+  struct Pipeline;
+  std::unique_ptr<Pipeline> Opt;
   uint64_t Serial = 0;
 };
 
@@ -97,8 +100,6 @@ bool OrcEngine::start(std::string &Why) {
   JTMB->setCodeModel(CodeModel::Small);
   CodeGenOptLevel CG = Opts.OptLevel == 0 ? CodeGenOptLevel::None
                                           : CodeGenOptLevel::Default;
-  if (const char *E = std::getenv("FUSEVM_JIT_CG"))
-    CG = CodeGenOptLevel(std::atoi(E));
   JTMB->setCodeGenOptLevel(CG);
   auto TMOr = JTMB->createTargetMachine();
   if (!TMOr) {
@@ -155,57 +156,81 @@ bool OrcEngine::start(std::string &Why) {
   return true;
 }
 
-void OrcEngine::optimize(Module &M) {
-  if (Opts.OptLevel == 0)
-    return;
+/// The optimiser, built once per engine and run on every module (DESIGN.md:
+/// setting a pipeline up costs ≈0.7 ms; a JIT compiles many modules).
+struct OrcEngine::Pipeline {
   LoopAnalysisManager LAM;
   FunctionAnalysisManager FAM;
   CGSCCAnalysisManager CGAM;
   ModuleAnalysisManager MAM;
-  // Unrolling and vectorising multiply code size, and with it the time
-  // codegen spends in loop strength reduction (measured: 138 ms instead of
-  // 15 ms for a two-loop main); a JIT pays that on every run.
-  PipelineTuningOptions PTO;
-  PTO.LoopUnrolling = false;
-  PTO.LoopInterleaving = false;
-  PTO.LoopVectorization = false;
-  PTO.SLPVectorization = false;
-  PassBuilder PB(TM.get(), PTO);
-  PB.registerModuleAnalyses(MAM);
-  PB.registerCGSCCAnalyses(CGAM);
-  PB.registerFunctionAnalyses(FAM);
-  PB.registerLoopAnalyses(LAM);
-  PB.crossRegisterProxies(LAM, FAM, CGAM, MAM);
-  if (Opts.OptLevel >= 3) {
-    PB.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(M, MAM);
-    return;
-  }
-  // What the lowering leaves needs few passes: allocas to SSA, folding of
-  // the kind tests it proved, redundant loads and loop-invariant ones out
-  // of loops, dead paths gone, induction variables simplified. A short
-  // function pipeline costs a fraction of the O2 module pipeline (inliner,
-  // IPO, unrolling) for the same loops.
-  FunctionPassManager FPM;
-  FPM.addPass(SROAPass(SROAOptions::ModifyCFG));
-  FPM.addPass(EarlyCSEPass(true));
-  FPM.addPass(InstCombinePass());
-  FPM.addPass(SimplifyCFGPass());
-  if (Opts.OptLevel >= 2) {
-    LoopPassManager LPM;
-    LPM.addPass(LoopRotatePass());
-    LPM.addPass(LICMPass(LICMOptions()));
-    FPM.addPass(createFunctionToLoopPassAdaptor(std::move(LPM),
-                                                /*UseMemorySSA=*/true));
-    FPM.addPass(GVNPass());
-    LoopPassManager LPM2;
-    LPM2.addPass(IndVarSimplifyPass());
-    FPM.addPass(createFunctionToLoopPassAdaptor(std::move(LPM2)));
+  PassBuilder PB;
+  ModulePassManager MPM;
+
+  Pipeline(TargetMachine *TM, unsigned Level)
+      : PB(TM, tuning()) {
+    PB.registerModuleAnalyses(MAM);
+    PB.registerCGSCCAnalyses(CGAM);
+    PB.registerFunctionAnalyses(FAM);
+    PB.registerLoopAnalyses(LAM);
+    PB.crossRegisterProxies(LAM, FAM, CGAM, MAM);
+    if (Level >= 3) {
+      MPM = PB.buildPerModuleDefaultPipeline(OptimizationLevel::O3);
+      return;
+    }
+    // What the lowering leaves needs few passes: allocas to SSA, folding of
+    // the kind tests it proved, redundant loads and loop-invariant ones out
+    // of loops, dead paths gone, induction variables simplified. A short
+    // function pipeline costs a fraction of the O2 module pipeline
+    // (inliner, IPO, unrolling) for the same loops.
+    FunctionPassManager FPM;
+    FPM.addPass(SROAPass(SROAOptions::ModifyCFG));
+    FPM.addPass(EarlyCSEPass(true));
     FPM.addPass(InstCombinePass());
     FPM.addPass(SimplifyCFGPass());
+    if (Level >= 2) {
+      LoopPassManager LPM;
+      LPM.addPass(LoopRotatePass());
+      LPM.addPass(LICMPass(LICMOptions()));
+      FPM.addPass(createFunctionToLoopPassAdaptor(std::move(LPM),
+                                                  /*UseMemorySSA=*/true));
+      FPM.addPass(GVNPass());
+      LoopPassManager LPM2;
+      LPM2.addPass(IndVarSimplifyPass());
+      FPM.addPass(createFunctionToLoopPassAdaptor(std::move(LPM2)));
+      FPM.addPass(InstCombinePass());
+      FPM.addPass(SimplifyCFGPass());
+    }
+    MPM.addPass(createModuleToFunctionPassAdaptor(std::move(FPM)));
   }
-  ModulePassManager MPM;
-  MPM.addPass(createModuleToFunctionPassAdaptor(std::move(FPM)));
-  MPM.run(M, MAM);
+  /// Unrolling and vectorising multiply code size, and with it the time
+  /// codegen spends in loop strength reduction (measured: 138 ms instead
+  /// of 15 ms for a two-loop main); a JIT pays that on every run.
+  static PipelineTuningOptions tuning() {
+    PipelineTuningOptions PTO;
+    PTO.LoopUnrolling = false;
+    PTO.LoopInterleaving = false;
+    PTO.LoopVectorization = false;
+    PTO.SLPVectorization = false;
+    return PTO;
+  }
+  void run(Module &M) {
+    MPM.run(M, MAM);
+    // Cached analyses point into this module, which the JIT now owns.
+    LAM.clear();
+    FAM.clear();
+    CGAM.clear();
+    MAM.clear();
+  }
+};
+
+OrcEngine::~OrcEngine() = default;
+
+void OrcEngine::optimize(Module &M) {
+  if (Opts.OptLevel == 0)
+    return;
+  if (!Opt)
+    Opt = std::make_unique<Pipeline>(TM.get(), Opts.OptLevel);
+  Opt->run(M);
 }
 
 bool OrcEngine::compile(const JitRequest &R, JitResult &Out, std::string &Why) {
