@@ -153,7 +153,6 @@ public:
   Function *emitEntry(const std::string &Name, Function *Fast);
   Function *emitOsr(const std::string &Name, Function *Fast, KindMask Ret);
   KindMask selfReturn() const { return SelfRet; }
-  Function *emitFastBody(Function *Fast);
 
 private:
   // Step 1.
@@ -992,10 +991,6 @@ Function *Lowerer::emitFast(const std::string &Name) {
     SelfRet = AnyKind;
     analyse(0, S0);
   }
-  return emitFastBody(Fast);
-}
-
-Function *Lowerer::emitFastBody(Function *Fast) {
   emitBody(0);
   return Fast;
 }
@@ -1065,8 +1060,8 @@ Function *Lowerer::emitOsr(const std::string &Name, Function *Fast,
   S0.Reached = true;
   S0.Slots.assign(size_t(Levels) * NumSlots, MUndef);
   Value *Ok = B.getTrue();
-  auto guard = [&](Value *Base, size_t K, ValueKind Kd, uint32_t Alloca,
-                   bool IsSlot) {
+  // Load value K of the frame at Base, and require its exact kind.
+  auto guard = [&](Value *Base, size_t K, ValueKind Kd) {
     Value *At = B.CreateConstInBoundsGEP1_64(I8, Base, 16 * uint64_t(K));
     Value *Kv = B.CreateLoad(I8, B.CreateConstInBoundsGEP1_64(I8, At, 8));
     Ok = B.CreateAnd(Ok, B.CreateICmpEQ(Kv, kc(Kd)));
@@ -1074,11 +1069,11 @@ Function *Lowerer::emitOsr(const std::string &Name, Function *Fast,
   };
   std::vector<std::pair<Value *, Value *>> SlotV, StackV;
   for (size_t K = 0; K < NumSlots; ++K) {
-    SlotV.push_back(guard(Slots, K, R.OsrSlots[K], 0, true));
+    SlotV.push_back(guard(Slots, K, R.OsrSlots[K]));
     S0.Slots[K] = maskOf(R.OsrSlots[K]);
   }
   for (size_t K = 0; K < R.OsrStack.size(); ++K) {
-    StackV.push_back(guard(Stack, K, R.OsrStack[K], 0, false));
+    StackV.push_back(guard(Stack, K, R.OsrStack[K]));
     S0.Stack.push_back(maskOf(R.OsrStack[K]));
   }
   BasicBlock *Body = block("body"), *Refuse = block("refuse");
