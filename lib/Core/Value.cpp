@@ -19,28 +19,6 @@
 
 namespace fusevm {
 
-std::string_view kindName(ValueKind K) {
-  switch (K) {
-  case ValueKind::Undef:
-    return "undef";
-  case ValueKind::Bool:
-    return "bool";
-  case ValueKind::Int:
-    return "int";
-  case ValueKind::Float:
-    return "float";
-  case ValueKind::Status:
-    return "status";
-  case ValueKind::Str:
-    return "str";
-  case ValueKind::Array:
-    return "array";
-  case ValueKind::Hash:
-    return "hash";
-  }
-  return "undef";
-}
-
 //===-- Heap objects --------------------------------------------------------===//
 
 StrObj *StrObj::alloc(size_t Len, size_t Cap) {

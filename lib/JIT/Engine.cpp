@@ -53,9 +53,7 @@ std::string kindList(const std::vector<KindMask> &Masks) {
   for (KindMask M : Masks) {
     if (!S.empty())
       S += ", ";
-    static const char *const Names[] = {"undef", "bool", "int",  "float",
-                                        "status", "str", "array", "hash"};
-    S += M == AnyKind ? "any" : Names[__builtin_ctz(M)];
+    S += M == AnyKind ? "any" : kindName(ValueKind(__builtin_ctz(M)));
   }
   return S;
 }
@@ -67,18 +65,12 @@ public:
   bool compile(const JitRequest &R, JitResult &Out, std::string &Why) override;
   void log(const std::string &Line) override {
     if (Opts.Log)
-      emit("fusevm: " + Line + "\n");
+      Opts.write("fusevm: " + Line + "\n");
   }
 
 private:
   bool start(std::string &Why);
   void optimize(Module &M);
-  void emit(const std::string &S) {
-    if (Opts.Sink)
-      Opts.Sink(S);
-    else
-      std::fwrite(S.data(), 1, S.size(), stderr);
-  }
 
   JitOptions Opts;
   std::unique_ptr<LLJIT> J;
@@ -269,7 +261,7 @@ bool OrcEngine::compile(const JitRequest &R, JitResult &Out, std::string &Why) {
     std::string S;
     raw_string_ostream OS(S);
     M->print(OS, nullptr);
-    emit("; fusevm --dump=ir: " + Name + "\n" + OS.str());
+    Opts.write("; fusevm --dump=ir: " + Name + "\n" + OS.str());
   }
   if (Opts.DumpAsm) {
     std::unique_ptr<Module> Copy = CloneModule(*M);
@@ -278,7 +270,7 @@ bool OrcEngine::compile(const JitRequest &R, JitResult &Out, std::string &Why) {
     legacy::PassManager PM;
     if (!TM->addPassesToEmitFile(PM, OS, nullptr, CodeGenFileType::AssemblyFile)) {
       PM.run(*Copy);
-      emit("# fusevm --dump=asm: " + Name + "\n" + std::string(Asm.str()));
+      Opts.write("# fusevm --dump=asm: " + Name + "\n" + std::string(Asm.str()));
     }
   }
   if (Error E = J->addIRModule(ThreadSafeModule(std::move(M), std::move(Ctx)))) {

@@ -236,6 +236,40 @@ private:
   Value *arrayField(Value *Obj, size_t Off) {
     return tag(B.CreateConstInBoundsGEP1_64(I8, Obj, Off), THdr);
   }
+  /// The header of the array whose payload is \p CP (Native.h's layout).
+  struct ArrayHdr {
+    Value *Obj, *Begin, *End, *Size;
+  };
+  ArrayHdr arrayHdr(Value *CP) {
+    Value *Obj = B.CreateIntToPtr(CP, Ptr);
+    Value *Begin = B.CreateLoad(Ptr, arrayField(Obj, ArrayBeginOffset));
+    Value *End = B.CreateLoad(Ptr, arrayField(Obj, ArrayEndOffset));
+    Value *Size = B.CreateLShr(
+        B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
+        i64c(4));
+    return {Obj, Begin, End, Size};
+  }
+  /// Element \p Idx's payload and kind addresses.
+  std::pair<Value *, Value *> elementAt(Value *Begin, Value *Idx) {
+    Value *At =
+        tag(B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx, i64c(4))), TElem);
+    return {At, tag(B.CreateConstInBoundsGEP1_64(I8, At, 8), TElem)};
+  }
+  /// Continues in a new block when \p Cond holds; else goes to \p Else.
+  void require(Value *Cond, BasicBlock *Else) {
+    BasicBlock *Ok = block("ok");
+    B.CreateCondBr(Cond, Ok, Else);
+    B.SetInsertPoint(Ok);
+  }
+  /// A block that deoptimises at op \p XI (the insert point stays).
+  BasicBlock *deoptBlock(uint32_t XI) {
+    IRBuilder<>::InsertPointGuard Guard(B);
+    BasicBlock *Fail = block("spec_failed");
+    B.SetInsertPoint(Fail);
+    deopt(XI);
+    B.CreateUnreachable();
+    return Fail;
+  }
   Value *scratch(unsigned I) {
     return B.CreateConstInBoundsGEP1_64(I8, Scratch, 16 * uint64_t(I));
   }
@@ -1151,23 +1185,12 @@ Lowerer::arrayGet(Value *CP, Value *CK, KindMask CM, const JV &Idx,
   return cases({
       {Ok,
        [&] {
-         Value *Obj = B.CreateIntToPtr(CP, Ptr);
-         Value *Begin = B.CreateLoad(
-             Ptr, arrayField(Obj, ArrayBeginOffset));
-         Value *End = B.CreateLoad(
-             Ptr, arrayField(Obj, ArrayEndOffset));
-         Value *Size = B.CreateLShr(
-             B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
-             i64c(4));
+         ArrayHdr A = arrayHdr(CP);
          return cases({
-             {B.CreateICmpULT(Idx.P, Size),
+             {B.CreateICmpULT(Idx.P, A.Size),
               [&] {
-                Value *At = tag(B.CreateInBoundsGEP(
-                    I8, Begin, B.CreateShl(Idx.P, i64c(4))), TElem);
-                JV E{B.CreateLoad(I64, At),
-                     B.CreateLoad(I8, tag(B.CreateConstInBoundsGEP1_64(I8, At, 8),
-                                          TElem)),
-                     AnyKind};
+                auto [At, KAt] = elementAt(A.Begin, Idx.P);
+                JV E{B.CreateLoad(I64, At), B.CreateLoad(I8, KAt), AnyKind};
                 retain(E);
                 return std::pair<Value *, Value *>(E.P, E.K);
               }},
@@ -1192,14 +1215,7 @@ void Lowerer::arraySet(Value *CP, Value *CK, KindMask CM, const JV &V,
     BasicBlock *Check = block("aset_check");
     B.CreateCondBr(Ok, Check, SlowB);
     B.SetInsertPoint(Check);
-    Value *Obj = B.CreateIntToPtr(CP, Ptr);
-    Value *Begin = B.CreateLoad(
-        Ptr, arrayField(Obj, ArrayBeginOffset));
-    Value *End =
-        B.CreateLoad(Ptr, arrayField(Obj, ArrayEndOffset));
-    Value *Size = B.CreateLShr(
-        B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
-        i64c(4));
+    auto [Obj, Begin, End, Size] = arrayHdr(CP);
     Value *Unique = B.CreateICmpEQ(B.CreateLoad(I32, tag(Obj, TRC)), i32c(1));
     BasicBlock *Store = block("aset_store"), *Append = block("aset_append");
     BasicBlock *NotIn = block("aset_notin");
@@ -1219,17 +1235,15 @@ void Lowerer::arraySet(Value *CP, Value *CK, KindMask CM, const JV &V,
     B.CreateCondBr(CanAppend, Append, SlowB);
     B.SetInsertPoint(Append);
     {
-      Value *EAt = tag(B.CreateConstInBoundsGEP1_64(I8, End, 0), TElem);
+      auto [EAt, EKAt] = elementAt(End, i64c(0));
       B.CreateStore(V.P, EAt);
-      B.CreateStore(V.K, tag(B.CreateConstInBoundsGEP1_64(I8, End, 8), TElem));
+      B.CreateStore(V.K, EKAt);
       B.CreateStore(B.CreateConstInBoundsGEP1_64(I8, End, 16),
                     arrayField(Obj, ArrayEndOffset));
       B.CreateBr(Done);
     }
     B.SetInsertPoint(Store);
-    Value *At = tag(B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4))),
-                    TElem);
-    Value *KAt = tag(B.CreateConstInBoundsGEP1_64(I8, At, 8), TElem);
+    auto [At, KAt] = elementAt(Begin, Idx.P);
     JV Old{B.CreateLoad(I64, At), B.CreateLoad(I8, KAt), AnyKind};
     B.CreateStore(V.P, At);
     B.CreateStore(V.K, KAt);
@@ -1653,32 +1667,15 @@ void Lowerer::emitOp(uint32_t XI) {
       // In range of an array, of the speculated kind: else deoptimise.
       ValueKind Kd = ValueKind(__builtin_ctz(Sp));
       JV Idx = in(0);
-      BasicBlock *Fail = block("spec_failed"), *Ok = block("spec_ok");
-      Value *IsArr = B.CreateICmpEQ(GK, kc(ValueKind::Array));
-      B.CreateCondBr(B.CreateAnd(IsArr, kindIs(Idx, ValueKind::Int)), Ok, Fail);
-      B.SetInsertPoint(Ok);
-      Value *Obj = B.CreateIntToPtr(GP, Ptr);
-      Value *Begin = B.CreateLoad(
-          Ptr, arrayField(Obj, ArrayBeginOffset));
-      Value *End = B.CreateLoad(
-          Ptr, arrayField(Obj, ArrayEndOffset));
-      Value *Size = B.CreateLShr(
-          B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
-          i64c(4));
-      BasicBlock *Load = block("spec_load");
-      B.CreateCondBr(B.CreateICmpULT(Idx.P, Size), Load, Fail);
-      B.SetInsertPoint(Load);
-      Value *EAt = tag(
-          B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4))), TElem);
-      Value *EK =
-          B.CreateLoad(I8, tag(B.CreateConstInBoundsGEP1_64(I8, EAt, 8), TElem));
+      BasicBlock *Fail = deoptBlock(XI);
+      require(B.CreateAnd(B.CreateICmpEQ(GK, kc(ValueKind::Array)),
+                          kindIs(Idx, ValueKind::Int)),
+              Fail);
+      ArrayHdr A = arrayHdr(GP);
+      require(B.CreateICmpULT(Idx.P, A.Size), Fail);
+      auto [EAt, EKAt] = elementAt(A.Begin, Idx.P);
       Value *EP = B.CreateLoad(I64, EAt);
-      BasicBlock *Done = block("spec_done");
-      B.CreateCondBr(B.CreateICmpEQ(EK, kc(Kd)), Done, Fail);
-      B.SetInsertPoint(Fail);
-      deopt(XI);
-      B.CreateUnreachable();
-      B.SetInsertPoint(Done);
+      require(B.CreateICmpEQ(B.CreateLoad(I8, EKAt), kc(Kd)), Fail);
       put(H - 1, EP, kc(Kd));
       break;
     }
@@ -1699,32 +1696,15 @@ void Lowerer::emitOp(uint32_t XI) {
       // An array of numbers stays one: overwrite an element of the
       // speculated kind in place (nothing to release); anything else —
       // not an array, shared, out of range, another kind — deoptimises.
-      BasicBlock *Fail = block("spec_failed"), *Ok = block("spec_ok");
-      Value *IsArr = B.CreateICmpEQ(GK, kc(ValueKind::Array));
-      B.CreateCondBr(B.CreateAnd(IsArr, kindIs(Idx, ValueKind::Int)), Ok, Fail);
-      B.SetInsertPoint(Ok);
-      Value *Obj = B.CreateIntToPtr(GP, Ptr);
-      Value *Begin = B.CreateLoad(
-          Ptr, arrayField(Obj, ArrayBeginOffset));
-      Value *End = B.CreateLoad(
-          Ptr, arrayField(Obj, ArrayEndOffset));
-      Value *Size = B.CreateLShr(
-          B.CreateSub(B.CreatePtrToInt(End, I64), B.CreatePtrToInt(Begin, I64)),
-          i64c(4));
-      Value *Unique = B.CreateICmpEQ(B.CreateLoad(I32, tag(Obj, TRC)), i32c(1));
-      BasicBlock *Check = block("spec_check");
-      B.CreateCondBr(B.CreateAnd(Unique, B.CreateICmpULT(Idx.P, Size)), Check,
-                     Fail);
-      B.SetInsertPoint(Check);
-      Value *EAt = tag(
-          B.CreateInBoundsGEP(I8, Begin, B.CreateShl(Idx.P, i64c(4))), TElem);
-      Value *EKAt = tag(B.CreateConstInBoundsGEP1_64(I8, EAt, 8), TElem);
-      BasicBlock *Store = block("spec_store");
-      B.CreateCondBr(B.CreateICmpEQ(B.CreateLoad(I8, EKAt), Val.K), Store, Fail);
-      B.SetInsertPoint(Fail);
-      deopt(XI);
-      B.CreateUnreachable();
-      B.SetInsertPoint(Store);
+      BasicBlock *Fail = deoptBlock(XI);
+      require(B.CreateAnd(B.CreateICmpEQ(GK, kc(ValueKind::Array)),
+                          kindIs(Idx, ValueKind::Int)),
+              Fail);
+      ArrayHdr A = arrayHdr(GP);
+      Value *Unique = B.CreateICmpEQ(B.CreateLoad(I32, tag(A.Obj, TRC)), i32c(1));
+      require(B.CreateAnd(Unique, B.CreateICmpULT(Idx.P, A.Size)), Fail);
+      auto [EAt, EKAt] = elementAt(A.Begin, Idx.P);
+      require(B.CreateICmpEQ(B.CreateLoad(I8, EKAt), Val.K), Fail);
       B.CreateStore(Val.P, EAt);
       break;
     }

@@ -410,6 +410,10 @@ public:
   /// NativeGuardFailed when the interpreter should make the call itself.
   [[gnu::noinline]] uint8_t nativeCall(uint32_t F, size_t ArgsAt,
                                        uint32_t Depth, uint32_t CallIp);
+  /// Compiles \p F if \p Calls makes it hot, then runs its native code
+  /// on \p Args: NativeGuardFailed when there is none to run (or its
+  /// entry guard refused), the interpreter's to make.
+  uint8_t enterNative(uint32_t F, uint64_t Calls, Value *Args, Value *Result);
   uint8_t interpretCall(uint32_t F, Value *Args, Value *Result);
   uint8_t resumeFrom(uint32_t F, uint32_t Ip, Value *SlotVals, Value *StackVals,
                      uint32_t Height, Value *Result);
@@ -999,26 +1003,21 @@ llvm::Error Interpreter::run() {
   if (JitOn)
     Jit0 = Vm.Worker->counters();
   Value Result;
-  bool Ok;
   uint32_t Main = Info.Main;
-  NativeFn *MainCode = nullptr;
+  uint8_t S = NativeGuardFailed; // main runs in the interpreter
   if (JitOn && Opts.Mode != RunOptions::JitMode::Auto) {
     tryCompile(Main, nullptr, -1, nullptr, nullptr, 0);
-    if (Native[Main].Entry)
-      MainCode = &Native[Main];
-  }
-  if (MainCode) {
-    ++Out.CallCounts[Main];
-    uint8_t S = MainCode->Entry(&Ctx, nullptr, &Result);
-    Ok = S == NativeOk;
-    if (S == NativeGuardFailed)
-      Ok = runLoop(Main, nullptr, Result); // cannot happen: main has no params
-    else if (!Ok) {
-      ErrKind = static_cast<RtError>(Ctx.Err);
-      ErrAt = Ctx.ErrIp;
+    if (Native[Main].Entry) {
+      ++Out.CallCounts[Main];
+      S = Native[Main].Entry(&Ctx, nullptr, &Result);
     }
-  } else {
+  }
+  bool Ok = S == NativeOk;
+  if (S == NativeGuardFailed) {
     Ok = runLoop(Main, nullptr, Result);
+  } else if (!Ok) {
+    ErrKind = static_cast<RtError>(Ctx.Err);
+    ErrAt = Ctx.ErrIp;
   }
   Out.Status = Ctx.Status;
   Out.Stats.NativeCalls = Ctx.NativeCalls;
@@ -2214,18 +2213,24 @@ uint8_t Interpreter::interpretCall(uint32_t F, Value *Args, Value *Result) {
   return NativeOk;
 }
 
-uint8_t Interpreter::nativeCall(uint32_t F, size_t ArgsAt, uint32_t Depth,
-                                uint32_t CallIp) {
+uint8_t Interpreter::enterNative(uint32_t F, uint64_t Calls, Value *Args,
+                                 Value *Result) {
   NativeFn &N = Native[F];
   maybePoll();
-  if (!N.Entry && !N.Tried && Out.CallCounts[F] + 1 >= CallTrigger)
-    tryCompile(F, Stack.Mem + ArgsAt, -1, nullptr, nullptr, 0);
+  if (!N.Entry && !N.Tried && Calls >= CallTrigger)
+    tryCompile(F, Args, -1, nullptr, nullptr, 0);
   if (!N.Entry || !nativeStackOk())
-    return NativeGuardFailed; // interpret this call
+    return NativeGuardFailed;
+  return N.Entry(&Ctx, Args, Result);
+}
+
+uint8_t Interpreter::nativeCall(uint32_t F, size_t ArgsAt, uint32_t Depth,
+                                uint32_t CallIp) {
   Ctx.Depth = Depth + 1;
   Ctx.ErrIp = CallIp;
   Value R;
-  uint8_t S = N.Entry(&Ctx, Stack.Mem + ArgsAt, &R);
+  // This call is counted by the interpreter once it is made.
+  uint8_t S = enterNative(F, Out.CallCounts[F] + 1, Stack.Mem + ArgsAt, &R);
   if (S == NativeOk)
     new (Stack.Mem + ArgsAt) Value(std::move(R));
   return S;
@@ -2236,15 +2241,9 @@ uint8_t Interpreter::callFromNative(uint32_t CallIp, Value *Args,
   uint32_t F = Info.Callee[CallIp];
   ++Out.CallCounts[F];
   ++Out.Stats.Calls;
-  NativeFn &N = Native[F];
-  maybePoll();
-  if (!N.Entry && !N.Tried && Out.CallCounts[F] >= CallTrigger)
-    tryCompile(F, Args, -1, nullptr, nullptr, 0);
-  if (N.Entry && nativeStackOk()) {
-    uint8_t S = N.Entry(&Ctx, Args, Result);
-    if (S != NativeGuardFailed)
-      return S;
-  }
+  uint8_t S = enterNative(F, Out.CallCounts[F], Args, Result);
+  if (S != NativeGuardFailed)
+    return S;
   Ctx.ErrIp = CallIp; // where a failure to set up the frame is reported
   return interpretCall(F, Args, Result);
 }

@@ -14,7 +14,6 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 
 namespace fusevm {
@@ -36,12 +35,12 @@ public:
   PluginEngine(const JitOptions &O, std::string Path)
       : Opts(O), Path(std::move(Path)) {}
   ~PluginEngine() override {
-    delete Inner.load(); // the library stays mapped: its code may still run
+    delete Inner; // the library stays mapped: its code may still run
   }
   bool compile(const JitRequest &R, JitResult &Out, std::string &Why) override {
     if (!Inner && !load(Why))
       return false;
-    JitEngine *E = Inner.load();
+    JitEngine *E = Inner;
     bool Ok = E->compile(R, Out, Why);
     Compiles = E->Compiles;
     CompileMs = E->CompileMs;
@@ -50,17 +49,10 @@ public:
     return Ok;
   }
   void log(const std::string &Line) override {
-    // Called from the interpreter's thread while a compile may be loading
-    // the library on the worker's: Inner is atomic.
-    if (JitEngine *E = Inner.load()) {
-      E->log(Line);
-    } else if (Opts.Log) {
-      std::string S = "fusevm: " + Line + "\n";
-      if (Opts.Sink)
-        Opts.Sink(S);
-      else
-        std::fwrite(S.data(), 1, S.size(), stderr);
-    }
+    // Written here, not by the library's engine: this may run on the
+    // interpreter's thread while the worker is loading the library.
+    if (Opts.Log)
+      Opts.write("fusevm: " + Line + "\n");
   }
 
 private:
@@ -82,13 +74,13 @@ private:
       Why = LoadError;
       return false;
     }
-    Inner.store(Create(&Opts));
+    Inner = Create(&Opts);
     return true;
   }
 
   JitOptions Opts;
   std::string Path;
-  std::atomic<JitEngine *> Inner{nullptr};
+  JitEngine *Inner = nullptr; ///< used by one compile at a time
   bool Failed = false;
   std::string LoadError;
 };

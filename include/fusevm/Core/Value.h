@@ -37,7 +37,30 @@ namespace fusevm {
 enum class ValueKind : uint8_t { Undef, Bool, Int, Float, Status, Str, Array, Hash };
 
 /// The name builtin `type` returns for a kind.
-std::string_view kindName(ValueKind K);
+/// In the header so that code without the Core library (the JIT plugin)
+/// can use it.
+constexpr std::string_view kindName(ValueKind K) {
+  switch (K) {
+  case ValueKind::Undef:
+    return "undef";
+  case ValueKind::Bool:
+    return "bool";
+  case ValueKind::Int:
+    return "int";
+  case ValueKind::Float:
+    return "float";
+  case ValueKind::Status:
+    return "status";
+  case ValueKind::Str:
+    return "str";
+  case ValueKind::Array:
+    return "array";
+  case ValueKind::Hash:
+    return "hash";
+  }
+  return "undef";
+}
+
 
 struct HeapObj {
   uint32_t RefCount;

@@ -17,6 +17,7 @@
 
 #include "fusevm/VM/Native.h"
 
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +38,14 @@ struct JitOptions {
   /// The runtime helpers compiled code calls (nativeRuntimeSymbols() of
   /// the VM the code will run in).
   const std::vector<NativeSymbol> *Helpers = nullptr;
+
+  /// Writes log or dump text where Sink says.
+  void write(const std::string &S) const {
+    if (Sink)
+      Sink(S);
+    else
+      std::fwrite(S.data(), 1, S.size(), stderr);
+  }
 };
 
 /// The engine, linked in (library FusevmJIT).
