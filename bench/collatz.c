@@ -1,8 +1,11 @@
-/* collatz: total Collatz steps for all n in 1..N (branchy integer loop) */
+/* collatz: total Collatz steps for all n in 1..N (branchy integer loop).
+   Usage: collatz N */
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
-int main(void) {
-  const int64_t N = 1000000; /* size */
+int main(int argc, char **argv) {
+  (void)argc;
+  const int64_t N = atol(argv[1]);
   int64_t total = 0;
   for (int64_t i = 1; i <= N; i++) {
     int64_t n = i, steps = 0;

@@ -1,4 +1,5 @@
 -- collatz: total Collatz steps for all n in 1..N (branchy integer loop)
+-- Usage: collatz.lua N
 -- Lua 5.4 needs '//' to keep n an integer; LuaJIT (Lua 5.1 syntax) has no '//'
 -- and uses '/' (exact there: n is even, and n stays < 2^53). The hot loop is
 -- compiled from a string with the operator picked by feature test, so no extra
@@ -23,4 +24,4 @@ end
 return total
 ]]
 local run = assert(load((src:gsub("IDIV", IDIV)), "=collatz_loop"))
-print(string.format("%d", run(1000000))) -- size
+print(string.format("%d", run(tonumber(arg[1]))))

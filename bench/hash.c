@@ -1,7 +1,8 @@
 /* hash: insert N string keys "k"..i -> i into a hash table, then sum the
    lookups of all keys (keys are rebuilt for the lookups).
    Open addressing, linear probing, FNV-1a, capacity doubles at load 1/2,
-   keys copied into malloc'd strings; integer->decimal by hand (no snprintf). */
+   keys copied into malloc'd strings; integer->decimal by hand (no snprintf).
+   Usage: hash N */
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,8 +60,9 @@ static int64_t get(const char *k, size_t n) {
   }
   return 0;
 }
-int main(void) {
-  const int64_t N = 1000000; /* size */
+int main(int argc, char **argv) {
+  (void)argc;
+  const int64_t N = atol(argv[1]);
   char buf[32];
   for (int64_t i = 1; i <= N; i++) { size_t n = mkkey(buf, i); put(buf, n, i); }
   int64_t s = 0;

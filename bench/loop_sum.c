@@ -1,11 +1,12 @@
 /* loop_sum: s = s + i for i in 0..N-1, repeated R times (integer add in a
-   counted loop). N is read through a volatile: with a literal N, gcc -O2
-   folds the whole loop to a constant and there is nothing left to time. */
+   counted loop). Usage: loop_sum R N (read at run time, so gcc -O2 cannot
+   fold the loop to a constant). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
-static volatile int64_t N_opaque = 10000000; /* size */
-int main(void) {
-  const int64_t R = 40, N = N_opaque; /* size */
+int main(int argc, char **argv) {
+  (void)argc;
+  const int64_t R = atol(argv[1]), N = atol(argv[2]);
   int64_t s = 0;
   for (int64_t r = 0; r < R; r++)
     for (int64_t i = 0; i < N; i++)

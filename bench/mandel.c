@@ -1,9 +1,11 @@
 /* mandel: escape-iteration count summed over a W x W grid, max MAXIT iterations
-   c = (-2 + 3*x/W) + (-1 + 2*y/W) i  (float arithmetic, branches) */
+   c = (-2 + 3*x/W) + (-1 + 2*y/W) i  (float arithmetic, branches). Usage: mandel W */
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
-int main(void) {
-  const int64_t W = 1000, MAXIT = 200; /* size */
+int main(int argc, char **argv) {
+  (void)argc;
+  const int64_t W = atol(argv[1]), MAXIT = 200;
   int64_t sum = 0;
   for (int64_t y = 0; y < W; y++) {
     double ci = (double)y * 2.0 / (double)W - 1.0;

@@ -1,6 +1,6 @@
 -- mandel: escape-iteration count summed over a W x W grid, max MAXIT iterations
--- c = (-2 + 3*x/W) + (-1 + 2*y/W) i  (float arithmetic, branches)
-local W = 1000 -- size
+-- c = (-2 + 3*x/W) + (-1 + 2*y/W) i  (float arithmetic, branches). Usage: mandel.lua W
+local W = tonumber(arg[1])
 local MAXIT = 200
 local sum = 0
 for y = 0, W - 1 do

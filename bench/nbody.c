@@ -1,6 +1,7 @@
 /* nbody: classic 5-body (Sun + Jovian planets) simulation, dt = 0.01,
-   STEPS steps of advance(); prints the final energy with 9 decimals. */
+   STEPS steps of advance(); prints the final energy with 9 decimals. Usage: nbody STEPS */
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <math.h>
 
@@ -8,7 +9,6 @@
 #define SOLAR_MASS (4.0 * PI * PI)
 #define DAYS_PER_YEAR 365.24
 #define NBODY 5
-#define STEPS 1000000 /* size */
 
 typedef struct { double x, y, z, vx, vy, vz, mass; } Body;
 
@@ -81,12 +81,14 @@ static void offset_momentum(void) {
   bodies[0].vz = -pz / SOLAR_MASS;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  (void)argc;
   for (int i = 0; i < NBODY; i++) {
     bodies[i].vx *= DAYS_PER_YEAR; bodies[i].vy *= DAYS_PER_YEAR; bodies[i].vz *= DAYS_PER_YEAR;
     bodies[i].mass *= SOLAR_MASS;
   }
   offset_momentum();
+  const int64_t STEPS = atol(argv[1]);
   for (int64_t s = 0; s < STEPS; s++) advance(0.01);
   printf("%.9f\n", energy());
   return 0;

@@ -1,10 +1,10 @@
 -- nbody: classic 5-body (Sun + Jovian planets) simulation, dt = 0.01,
--- STEPS steps of advance(); prints the final energy with 9 decimals.
+-- STEPS steps of advance(); prints the final energy with 9 decimals. Usage: nbody.lua STEPS
 local sqrt = math.sqrt
 local PI = 3.141592653589793
 local SOLAR_MASS = 4.0 * PI * PI
 local DAYS_PER_YEAR = 365.24
-local STEPS = 1000000 -- size
+local STEPS = tonumber(arg[1])
 
 local function body(x, y, z, vx, vy, vz, mass)
   return { x = x, y = y, z = z,

@@ -1,9 +1,11 @@
-/* sieve: sieve of Eratosthenes up to N, count primes (array get/set) */
+/* sieve: sieve of Eratosthenes up to N, count primes (array get/set).
+   Usage: sieve N */
 #include <stdio.h>
-#include <stdint.h>
 #include <stdlib.h>
-int main(void) {
-  const int64_t N = 20000000; /* size */
+#include <stdint.h>
+int main(int argc, char **argv) {
+  (void)argc;
+  const int64_t N = atol(argv[1]);
   unsigned char *composite = malloc((size_t)N + 1);
   for (int64_t i = 1; i <= N; i++) composite[i] = 0;
   int64_t count = 0;

@@ -1,5 +1,6 @@
 -- sieve: sieve of Eratosthenes up to N, count primes (array get/set)
-local N = 20000000 -- size
+-- Usage: sieve.lua N
+local N = tonumber(arg[1])
 local composite = {}
 for i = 1, N do composite[i] = false end
 local count = 0

@@ -1,12 +1,13 @@
 /* strcat: append "ab" N times to a fresh string buffer, take the length of the
    resulting string; repeat R times and print the summed length.
-   C idiom: growable byte buffer (capacity doubling + memcpy). */
+   C idiom: growable byte buffer (capacity doubling + memcpy). Usage: strcat R N */
 #include <stdio.h>
-#include <stdint.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
-int main(void) {
-  const int64_t R = 20, N = 2000000; /* size */
+int main(int argc, char **argv) {
+  (void)argc;
+  const int64_t R = atol(argv[1]), N = atol(argv[2]);
   int64_t total = 0;
   for (int64_t r = 0; r < R; r++) {
     size_t len = 0, cap = 16;
