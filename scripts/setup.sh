@@ -13,7 +13,7 @@ PACKAGES=(
   cmake ninja-build g++ lld ccache python3 python3-psutil
   llvm-19-dev llvm-19-tools libzstd-dev
   libcereal-dev libcli11-dev libsqlite3-dev libgtest-dev
-  lua5.4 luajit hyperfine time gcc util-linux   # benchmark peers
+  lua5.4 luajit hyperfine time gcc util-linux gnuplot-nox   # benchmark peers
 )
 
 missing=()
