@@ -12,6 +12,7 @@
 #include "fusevm/Bytecode/Fbc.h"
 #include "fusevm/Bytecode/Fuse.h"
 #include "fusevm/Core/Diag.h"
+#include "fusevm/Support/Program.h"
 #include "fusevm/Verify/Verifier.h"
 
 #include "ToolSupport.h"

@@ -3,6 +3,7 @@
 #include "TestUtil.h"
 
 #include "fusevm/Bytecode/Fbc.h"
+#include "fusevm/Support/Program.h"
 #include "fusevm/Core/Diag.h"
 
 #include <gtest/gtest.h>

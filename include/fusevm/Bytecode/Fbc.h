@@ -1,8 +1,7 @@
-//===- fusevm/Bytecode/Fbc.h - Binary .fbc files and loading ----*- C++ -*-===//
+//===- fusevm/Bytecode/Fbc.h - Binary .fbc files -------------------*- C++ -*-===//
 //
 // \file
-// The binary form of a chunk (layout in docs/fbc-format.md) and the one
-// function the tools use to load a program from text or binary.
+// The binary form of a chunk (layout in docs/fbc-format.md).
 //
 // The reader treats every byte as hostile: each count is checked against the
 // bytes that remain before anything is allocated, every opcode and constant
@@ -33,18 +32,6 @@ std::string writeFbc(const Chunk &C);
 
 /// Decodes .fbc bytes; \p FileName is used in diagnostics only.
 llvm::Expected<Chunk> readFbc(std::string_view Bytes, std::string_view FileName);
-
-/// Reads \p Path ("-" = standard input) into \p Out; exit code 66 on error.
-llvm::Error readFile(const std::string &Path, std::string &Out);
-
-/// Loads a program from \p Path: .fbc when it starts with the magic number,
-/// .fasm text otherwise (spec/cli.md).
-llvm::Expected<Chunk> loadProgram(const std::string &Path);
-
-/// Writes \p Data to \p Path atomically (temporary file + rename), or to
-/// standard output for "-"; exit code 74 on error, and nothing is left
-/// behind on failure.
-llvm::Error writeFileAtomic(const std::string &Path, std::string_view Data);
 
 } // namespace fusevm
 
