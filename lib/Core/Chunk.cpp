@@ -9,8 +9,12 @@
 
 #include "fusevm/Core/Chunk.h"
 
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/SHA256.h"
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace fusevm {
 
@@ -178,6 +182,45 @@ uint64_t Chunk::opHash() const {
     E.u16(X.Pushes);
   }
   return xxh64(E.B.data(), E.B.size(), 0);
+}
+
+std::string Chunk::contentDigest() const {
+  Canon E;
+  E.B.append("FVMD", 4);
+  E.u32(FormatVersion);
+  E.u32(static_cast<uint32_t>(Ops.size()));
+  for (const Instr &I : Ops) {
+    E.u8(static_cast<uint8_t>(I.Op));
+    for (unsigned N = 0; N < numOperands(I.Op); ++N)
+      E.u64(getOperand(I, N));
+  }
+  E.u32(static_cast<uint32_t>(Constants.size()));
+  for (const Value &V : Constants) {
+    E.u8(static_cast<uint8_t>(V.K));
+    if (V.K == ValueKind::Str)
+      E.bytes(V.strView());
+    else
+      E.u64(static_cast<uint64_t>(V.I)); // the bits, NaNs as they are
+  }
+  E.u32(static_cast<uint32_t>(Names.size()));
+  for (const std::string &N : Names)
+    E.bytes(N);
+  E.u32(static_cast<uint32_t>(Functions.size()));
+  for (const FunctionDef &F : Functions) {
+    E.u16(F.Name);
+    E.u8(F.Arity);
+    E.u32(F.Entry);
+    E.u32(F.End);
+  }
+  E.u32(static_cast<uint32_t>(ExtOps.size()));
+  for (const ExtOpDecl &X : ExtOps) {
+    E.u16(X.Id);
+    E.u16(X.Pops);
+    E.u16(X.Pushes);
+  }
+  std::array<uint8_t, 32> H = llvm::SHA256::hash(llvm::ArrayRef<uint8_t>(
+      reinterpret_cast<const uint8_t *>(E.B.data()), E.B.size()));
+  return std::string(reinterpret_cast<const char *>(H.data()), H.size());
 }
 
 } // namespace fusevm

@@ -47,6 +47,11 @@ struct Chunk {
   /// The op hash (isa.md §1; docs/op-hash.md): stable across processes,
   /// builds and machines.
   uint64_t opHash() const;
+  /// SHA-256 (32 bytes) of everything compiled code depends on, pools in
+  /// their order: ops, constants, names, functions, extended ops (not the
+  /// line table or the source name). With the op hash, the key of every
+  /// piece of native code made for the chunk (docs/op-hash.md).
+  std::string contentDigest() const;
 
   const ExtOpDecl *findExtOp(uint16_t Id) const {
     for (const ExtOpDecl &E : ExtOps)
