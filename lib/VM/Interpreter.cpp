@@ -168,8 +168,11 @@ llvm::Error Interpreter::run() {
     // comes, is for a run that is over.
     Vm.Worker->cancel(RunId);
   }
-  for (size_t Ip = 0; Ip < LoopTotals.size(); ++Ip)
+  // Every backward branch the interpreter took was counted at its target.
+  for (size_t Ip = 0; Ip < LoopTotals.size(); ++Ip) {
     Out.LoopCounts[Ip] += LoopTotals[Ip];
+    Out.Stats.BackEdges += Out.LoopCounts[Ip];
+  }
   if (!Ok) {
     std::string Msg =
         ErrKind == RtError::Host ? HostMessage : rtErrorMessage(ErrKind);
@@ -194,14 +197,14 @@ llvm::Error Interpreter::run() {
 #define NEXT                                                                   \
   do {                                                                         \
     ++Ip;                                                                      \
-    if constexpr (CountOps)                                                    \
+    if constexpr (Counted)                                                    \
       ++NumOps;                                                                \
     DISPATCH();                                                                \
   } while (0)
 #define JUMP(Target)                                                           \
   do {                                                                         \
     Ip = (Target);                                                             \
-    if constexpr (CountOps)                                                    \
+    if constexpr (Counted)                                                    \
       ++NumOps;                                                                \
     DISPATCH();                                                                \
   } while (0)
@@ -237,7 +240,7 @@ llvm::Error Interpreter::run() {
 #define SKIP                                                                   \
   do {                                                                         \
     Ip += Ip->U8;                                                              \
-    if constexpr (CountOps)                                                    \
+    if constexpr (Counted)                                                    \
       ++NumOps;                                                                \
     DISPATCH();                                                                \
   } while (0)
@@ -246,8 +249,7 @@ llvm::Error Interpreter::run() {
   do {                                                                         \
     const Instr *T_ = (T);                                                     \
     if (T_ <= Ip) {                                                            \
-      ++BackEdges;                                                             \
-      if (--Fuel == 0)                                                         \
+      if (Counted && --Fuel == 0)                                                         \
         RAISE(RtError::BudgetExhausted);                                       \
       if (__builtin_expect(++LoopCounts[T_ - CodeBase] >= LoopTrigger, 0)) {   \
         Nest.OsrTo = T_;                                                       \
@@ -357,32 +359,67 @@ static inline void rawSwap(Value *A, Value *B) {
   std::memcpy(static_cast<void *>(B), T, sizeof(Value));
 }
 
-/// The compare of a ForLoop (Quicken.h), on ints.
-[[gnu::always_inline]] static inline bool intCompare(unsigned Cmp, int64_t A,
-                                                     int64_t B) {
-  switch (Cmp) {
-  case 0: return A < B;
-  case 1: return A <= B;
-  case 2: return A > B;
-  case 3: return A >= B;
-  case 4: return A == B;
-  default: return A != B;
-  }
+/// Releases a heap value (the rare path of an overwrite).
+[[gnu::noinline]] static void releaseHeap(Value &V) {
+  if (--V.P->RefCount == 0)
+    destroyHeapObj(V.P);
 }
-static Opcode forCompareOp(unsigned Cmp) {
+/// D = an int or float result, releasing what D held.
+[[gnu::always_inline]] static inline void setNum(Value &D, int64_t R) {
+  if (D.isHeap())
+    releaseHeap(D);
+  D.I = R;
+  D.K = ValueKind::Int;
+}
+[[gnu::always_inline]] static inline void setNum(Value &D, double R) {
+  if (D.isHeap())
+    releaseHeap(D);
+  D.F = R;
+  D.K = ValueKind::Float;
+}
+/// D = A op B for Add, Sub and Mul (which never fail) off the int and
+/// float fast paths; out of line, so that the fast paths keep the
+/// dispatch loop's registers. D may be A or B.
+[[gnu::noinline]] static void arithSlow(Opcode Op, const Value &A,
+                                        const Value &B, Value &D) {
+  Value R;
+  rt::arith(Op, A, B, R);
+  D = std::move(R);
+}
+/// The same on the two stack values at \p A, which it consumes.
+[[gnu::noinline]] static void arithPopSlow(Opcode Op, Value *A, Value &D) {
+  Value R;
+  rt::arith(Op, A[0], A[1], R);
+  A[1].release();
+  A[0].release();
+  D = std::move(R);
+}
+/// S = S + Step with Add's semantics (Add never fails): the step of a For
+/// op (Quicken.h) off its int fast path.
+[[gnu::noinline]] static void forStep(Value &S, const Value &Step) {
+  if (S.K == ValueKind::Int && Step.K == ValueKind::Int) {
+    S.I = wrapAdd(S.I, Step.I);
+    return;
+  }
+  Value R;
+  rt::arith(Opcode::Add, S, Step, R);
+  S = std::move(R);
+}
+/// The test of a ForLoop (== or !=, or any other).
+static bool forTest(uint8_t U8, const Value &A, const Value &B) {
   static constexpr Opcode Ops[] = {Opcode::NumLt, Opcode::NumLe, Opcode::NumGt,
                                    Opcode::NumGe, Opcode::NumEq, Opcode::NumNe};
-  return Ops[Cmp];
+  return rt::numCompare(Ops[U8 & ForCmpMask], A, B);
 }
 
-template <bool CountOps>
+template <bool Counted>
 bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result,
                        const Resume *At) {
   const Instr *const CodeBase = Code.data();
   const Value *const Consts = C.Constants.data();
   Value *const Glob = Globals.data();
   const Instr *Ip = CodeBase + (At ? At->Ip : Funcs[Func].Entry);
-  uint64_t NumOps = 0, BackEdges = 0, NumCalls = 0;
+  uint64_t NumOps = 0, NumCalls = 0;
   uint64_t Fuel = Ctx.Fuel;
   // This loop may run nested in a call from compiled code: its own frames
   // start at BaseFrames, and its first activation is call depth EntryDepth.
@@ -430,8 +467,11 @@ bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result,
   }
   if (Nest.BaseFrames == 0)
     Fs.Calls.reserve(256);
-  Value *Sp = Fs.Stack.Mem + Fs.StackTop;
-  Value *SlotPtr = Fs.Slots.Mem + Act.CurSlots;
+  // The three pointers every op uses live in callee-saved registers: left
+  // to itself, GCC spills the slot pointer in a function this large, and
+  // every slot access then pays a load.
+  register Value *Sp asm("r14") = Fs.Stack.Mem + Fs.StackTop;
+  register Value *SlotPtr asm("r13") = Fs.Slots.Mem + Act.CurSlots;
 
 #if FUSEVM_COMPUTED_GOTO
   static const void *const Labels[] = {
@@ -443,7 +483,7 @@ bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result,
   };
 #endif
 
-  if constexpr (CountOps)
+  if constexpr (Counted)
     ++NumOps;
   DISPATCH();
 #if !FUSEVM_COMPUTED_GOTO
@@ -857,7 +897,7 @@ bit_op : {
     const FnRt &Fn = Funcs[F];
     if (Fs.Calls.size() >= Nest.FrameLimit) // the call-depth limit
       RAISE(RtError::CallDepth);
-    if (--Fuel == 0)
+    if (Counted && --Fuel == 0)
       RAISE(RtError::BudgetExhausted);
     unsigned Argc = Ip->U8;
     size_t ArgsAt = static_cast<size_t>(Sp - Fs.Stack.Mem) - Argc;
@@ -904,7 +944,7 @@ do_return : {
   Ip = Fs.ret(Act, std::move(RetVal));
   ++Sp; // the result, where the arguments were
   SlotPtr = Fs.Slots.Mem + Act.CurSlots;
-  if constexpr (CountOps)
+  if constexpr (Counted)
     ++NumOps;
   DISPATCH();
 }
@@ -994,30 +1034,41 @@ print : {
       BRANCH(CodeBase + Ip->Target);
   }
   SKIP;
+  // The fused loops run in closed form when their counter is an int, and
+  // count their iterations as the plain loop's back edges to its header
+  // (this op); with an instruction budget that the loop would exhaust, they
+  // run step by step to fail where the plain loop fails.
   OP(AccumSumLoop) {
     Value &Sum = SlotPtr[Ip->A];
     Value &I = SlotPtr[Ip->B];
     int64_t K = Ip->Imm32;
-    if (Ip->A != Ip->B && Sum.K == ValueKind::Int && I.K == ValueKind::Int) {
-      if (I.I < K) {
+    uint64_t N = I.K == ValueKind::Int && I.I < K ? uint64_t(K) - uint64_t(I.I) : 0;
+    uint64_t &Iterations = LoopCounts[Ip - CodeBase];
+    if (Ip->A != Ip->B && Sum.K == ValueKind::Int && I.K == ValueKind::Int &&
+        !(Counted && Fuel <= N)) {
+      if (N) {
         // sum of I.I .. K-1 in closed form; exact in 128 bits, then wrapped
         // to 64 like the step-by-step loop.
-        __int128 N = static_cast<__int128>(K) - I.I;
-        __int128 T = N * (static_cast<__int128>(I.I) + K - 1) / 2;
+        __int128 T = static_cast<__int128>(N) *
+                     (static_cast<__int128>(I.I) + K - 1) / 2;
         Sum.I = wrapAdd(Sum.I, static_cast<int64_t>(static_cast<uint64_t>(
                                    static_cast<unsigned __int128>(T))));
         I.I = K;
+        Iterations += N;
+        if constexpr (Counted)
+          Fuel -= N;
       }
     } else {
       const Value Limit = Value::integer(K), One = Value::integer(1);
       while (rt::numCompare(Opcode::NumLt, I, Limit)) {
-        if (--Fuel == 0)
-          RAISE_LOOP_BUDGET();
         Value R;
         CHECK_FUSED(rt::arith(Opcode::Add, Sum, I, R));
         Sum = std::move(R);
         CHECK_FUSED(rt::arith(Opcode::Add, I, One, R));
         I = std::move(R);
+        ++Iterations;
+        if (Counted && --Fuel == 0)
+          RAISE_LOOP_BUDGET();
       }
     }
   }
@@ -1027,21 +1078,26 @@ print : {
     Value &I = SlotPtr[Ip->C];
     const Value &Piece = Consts[Ip->A];
     int64_t Lim = Ip->Imm32;
-    if (Ip->B != Ip->C && I.K == ValueKind::Int) {
-      if (I.I < Lim) {
-        CHECK_FUSED(rt::concatRepeat(S, Piece, uint64_t(Lim) - uint64_t(I.I),
-                               Limits));
+    uint64_t N = I.K == ValueKind::Int && I.I < Lim ? uint64_t(Lim) - uint64_t(I.I) : 0;
+    uint64_t &Iterations = LoopCounts[Ip - CodeBase];
+    if (Ip->B != Ip->C && I.K == ValueKind::Int && !(Counted && Fuel <= N)) {
+      if (N) {
+        CHECK_FUSED(rt::concatRepeat(S, Piece, N, Limits));
         I.I = Lim;
+        Iterations += N;
+        if constexpr (Counted)
+          Fuel -= N;
       }
     } else {
       const Value Limit = Value::integer(Lim), One = Value::integer(1);
       while (rt::numCompare(Opcode::NumLt, I, Limit)) {
-        if (--Fuel == 0)
-          RAISE_LOOP_BUDGET();
         CHECK_FUSED(rt::concat(S, Piece, Limits));
         Value R;
         CHECK_FUSED(rt::arith(Opcode::Add, I, One, R));
         I = std::move(R);
+        ++Iterations;
+        if (Counted && --Fuel == 0)
+          RAISE_LOOP_BUDGET();
       }
     }
   }
@@ -1050,9 +1106,10 @@ print : {
     Value &I = SlotPtr[Ip->B];
     Value &G = Glob[Ip->A];
     int64_t K = Ip->Imm32;
-    if (I.K == ValueKind::Int) {
-      if (I.I < K) {
-        uint64_t N = uint64_t(K) - uint64_t(I.I);
+    uint64_t N = I.K == ValueKind::Int && I.I < K ? uint64_t(K) - uint64_t(I.I) : 0;
+    uint64_t &Iterations = LoopCounts[Ip - CodeBase];
+    if (I.K == ValueKind::Int && !(Counted && Fuel <= N)) {
+      if (N) {
         if (G.isUndef())
           G = Value::emptyArray();
         else if (!G.isArray())
@@ -1064,16 +1121,20 @@ print : {
         for (int64_t V = I.I; V < K; ++V)
           A->Items.push_back(Value::integer(V));
         I.I = K;
+        Iterations += N;
+        if constexpr (Counted)
+          Fuel -= N;
       }
     } else {
       const Value Limit = Value::integer(K), One = Value::integer(1);
       while (rt::numCompare(Opcode::NumLt, I, Limit)) {
-        if (--Fuel == 0)
-          RAISE_LOOP_BUDGET();
         CHECK_FUSED(rt::arrayPush(G, Value(I), Limits));
         Value R;
         CHECK_FUSED(rt::arith(Opcode::Add, I, One, R));
         I = std::move(R);
+        ++Iterations;
+        if (Counted && --Fuel == 0)
+          RAISE_LOOP_BUDGET();
       }
     }
   }
@@ -1196,18 +1257,18 @@ fail:
   Nest = Outer;
   ErrKind = Err;
   Fs.StackTop = static_cast<size_t>(Sp - Fs.Stack.Mem);
-  Out.Stats.InterpOps += NumOps;
+  if (Opts.CountOps)
+    Out.Stats.InterpOps += NumOps;
   Out.Stats.Calls += NumCalls;
-  Out.Stats.BackEdges += BackEdges;
   Ctx.Fuel = Fuel;
   return false;
 finish:
   Fs.StackTop = Nest.EntryStackTop;
   Nest = Outer;
   Result = std::move(RetVal);
-  Out.Stats.InterpOps += NumOps;
+  if (Opts.CountOps)
+    Out.Stats.InterpOps += NumOps;
   Out.Stats.Calls += NumCalls;
-  Out.Stats.BackEdges += BackEdges;
   Ctx.Fuel = Fuel;
   return true;
 }

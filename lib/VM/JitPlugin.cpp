@@ -38,25 +38,17 @@ public:
     delete Inner; // the library stays mapped: its code may still run
   }
   bool compile(const JitRequest &R, JitResult &Out, std::string &Why) override {
-    if (!Inner && !load(Why))
-      return false;
-    JitEngine *E = Inner;
-    bool Ok = E->compile(R, Out, Why);
-    Compiles = E->Compiles;
-    CompileMs = E->CompileMs;
-    LinearCompiled = E->LinearCompiled;
-    BlockCompiled = E->BlockCompiled;
-    return Ok;
+    return load(Why) && Inner->compile(R, Out, Why);
   }
-  void log(const std::string &Line) override {
-    // Written here, not by the library's engine: this may run on the
-    // interpreter's thread while the worker is loading the library.
-    if (Opts.Log)
-      Opts.write("fusevm: " + Line + "\n");
+  bool compileObject(const JitRequest &R, std::string &Object,
+                     std::string &Why) override {
+    return load(Why) && Inner->compileObject(R, Object, Why);
   }
 
 private:
   bool load(std::string &Why) {
+    if (Inner)
+      return true;
     if (Failed) {
       Why = LoadError;
       return false;

@@ -1,7 +1,7 @@
 //===- NativeHelpers.h - Declarations of the native runtime helpers -------===//
 //
 // \file
-// Every extern "C" helper compiled code may call (include/fusevm/VM/Native.h
+// Every extern "C" helper compiled code may call (include/fusevm/JIT/Native.h
 // states the convention), listed once in FUSEVM_NATIVE_HELPERS so that the
 // symbol table handed to the JIT cannot miss one.
 //
@@ -9,7 +9,7 @@
 #ifndef FUSEVM_LIB_VM_NATIVEHELPERS_H
 #define FUSEVM_LIB_VM_NATIVEHELPERS_H
 
-#include "fusevm/VM/Native.h"
+#include "fusevm/JIT/Native.h"
 
 extern "C" {
 using fusevm::HeapObj;

@@ -1,7 +1,7 @@
 //===- NativeRuntime.cpp - Runtime helpers compiled code calls ------------===//
 //
 // \file
-// The helpers of include/fusevm/VM/Native.h that need nothing of the
+// The helpers of include/fusevm/JIT/Native.h that need nothing of the
 // interpreter: each is a thin wrapper over the same lib/VM/Runtime.cpp
 // function the interpreter calls, in the native convention (operands by
 // pointer, consumed; result written to Out; an RtError code returned).

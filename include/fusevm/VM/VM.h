@@ -20,7 +20,8 @@
 
 #include "fusevm/Core/Chunk.h"
 #include "fusevm/Verify/Verifier.h"
-#include "fusevm/VM/Native.h"
+#include "fusevm/JIT/Events.h"
+#include "fusevm/JIT/Native.h"
 
 #include "llvm/Support/Error.h"
 
@@ -81,9 +82,10 @@ struct RunOptions {
   /// Count executed ops into RunStats::InterpOps (`--stats`); off, the
   /// interpreter saves the per-op update and the count stays 0.
   bool CountOps = true;
-  /// Run the fused form of the chunk (fuseChunk, as `fusevmc --fuse`):
-  /// observably identical, fewer dispatches. interp_ops then counts the
-  /// fused ops executed.
+  /// Quicken: run the fused ops of isa.md and the interpreter's own
+  /// superinstructions in place of the plain sequences they stand for
+  /// (op indices unchanged; docs/interpreter.md). Observably identical,
+  /// fewer dispatches; interp_ops then counts dispatches.
   bool Superinstructions = true;
   uint64_t MaxStringLen = MaxStringBytes;
   uint64_t MaxArrayLen = MaxArrayElements;
@@ -103,6 +105,9 @@ struct RunOptions {
   /// makes what gets compiled when deterministic). Only when the process
   /// may use more than one CPU.
   bool BackgroundCompile = true;
+  /// Receives every JIT event of the run (compiles, refusals, OSR entries,
+  /// deoptimisations; include/fusevm/JIT/Events.h), on this thread.
+  JitEventListener *Listener = nullptr;
   /// Where Print/PrintLn output goes; default: standard output.
   std::function<void(std::string_view)> Output;
   /// Next input line without "\n" (false at end of input); default: stdin.

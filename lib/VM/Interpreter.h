@@ -1,0 +1,186 @@
+//===- Interpreter.h - One run of a chunk ------------------------*- C++ -*-===//
+//
+// \file
+// The Interpreter is one run of a verified chunk: the dispatch loop
+// (Interpreter.cpp), the tier manager that decides what to compile and
+// installs native code (TierManager.cpp), and the bridge through which
+// native code calls back into the run (NativeBridge.cpp).
+//
+//===----------------------------------------------------------------------===//
+#ifndef FUSEVM_LIB_VM_INTERPRETER_H
+#define FUSEVM_LIB_VM_INTERPRETER_H
+
+#include "FrameStack.h"
+#include "HostIO.h"
+#include "JitWorker.h"
+
+#include "fusevm/JIT/Events.h"
+#include "fusevm/VM/Runtime.h"
+#include "fusevm/VM/VM.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fusevm {
+
+class Interpreter {
+public:
+  Interpreter(VM &Vm, const Chunk &C, const VerifyInfo &Info,
+              const RunOptions &Opts, RunResult &Out);
+
+  llvm::Error run();
+
+  // What compiled code calls back into (NativeHelpers.h; NativeBridge.cpp).
+  NativeCtx Ctx;
+  uint8_t callFromNative(uint32_t CallIp, Value *Args, Value *Result);
+  uint8_t interpretCall(uint32_t F, Value *Args, Value *Result);
+  uint8_t resumeFrom(uint32_t F, uint32_t Ip, Value *SlotVals, Value *StackVals,
+                     uint32_t Height, Value *Result);
+  uint8_t hostBuiltin(uint32_t Id, Value *Args, uint32_t N, Value *Result);
+  uint8_t extendedOp(uint32_t Ip, Value *Args, Value *Results);
+  uint8_t print(bool Newline, Value *Args, uint32_t N);
+  uint8_t readLine(Value *Result);
+
+private:
+  //===-- The dispatch loop (Interpreter.cpp) ------------------------------===//
+
+  /// Where a deoptimised activation continues: op \p Ip with the frame's
+  /// slots (all of them, in Args) and operand stack as compiled code had
+  /// them.
+  struct Resume {
+    uint32_t Ip;
+    Value *Stack;
+    uint32_t Height;
+  };
+  /// Runs from a call of \p Func with \p Args (moved into its slots), or
+  /// from \p At, to that activation's return: main's run, or a call made by
+  /// compiled code. False on a runtime error (ErrKind, ErrAt). Counted
+  /// counts ops (interp_ops) and charges the instruction budget; a run that
+  /// wants neither saves both updates on every op and back edge.
+  template <bool Counted>
+  bool loop(uint32_t Func, Value *Args, Value &Result, const Resume *At);
+  bool runLoop(uint32_t Func, Value *Args, Value &Result,
+               const Resume *At = nullptr) {
+    return Opts.CountOps || Opts.InstructionBudget
+               ? loop<true>(Func, Args, Result, At)
+               : loop<false>(Func, Args, Result, At);
+  }
+  llvm::Error prepare();
+  llvm::Error runtimeError(size_t At, std::string Message);
+
+  //===-- The tier manager (TierManager.cpp) -------------------------------===//
+
+  struct NativeFn {
+    NativeEntryFn Entry = nullptr;
+    bool Tried = false;    ///< a compile for its calls was asked for
+    bool Failed = false;   ///< compiling it failed or was refused
+    bool Compiled = false; ///< some code of it was installed
+    bool Speculate = true; ///< on kinds read from globals (JitRequest)
+    uint32_t InFlight = 0; ///< compiles submitted, not yet installed
+    uint32_t Deopts = 0;
+    uint32_t Gen = 0;      ///< bumped when its code is dropped
+    /// Ops whose speculation failed too often: compiled without it.
+    std::vector<uint32_t> NoSpeculation;
+  };
+  /// A function that leaves native code this often is recompiled without
+  /// any speculation; one op that fails this often, without its own.
+  static constexpr uint32_t MaxDeopts = 64, MaxOpDeopts = 4;
+  /// Compiles function \p F specialised to the kinds of \p Args (or, for
+  /// an on-stack replacement at \p OsrIp, to its frame) when the mode
+  /// allows: now, or (auto) on the worker thread.
+  void tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
+                  const Value *Slots, const Value *Stack, size_t StackLen);
+  JitRequest makeRequest(uint32_t F, const Value *Args, int64_t OsrIp,
+                         const Value *Slots, const Value *Stack,
+                         size_t StackLen);
+  void install(const JitDone &D);
+  /// Installs what the worker finished, if anything.
+  void pollCompiles();
+  void maybePoll() {
+    if (Async && Vm.Worker->HasResults.load(std::memory_order_relaxed))
+      pollCompiles();
+  }
+  /// Why compiled code gave up at op \p Ip, from the values it handed over.
+  std::string deoptReason(uint32_t Ip, const Value *Slots, const Value *Stack,
+                          uint32_t Height) const;
+  /// The end of a run: an event for every function without native code.
+  void reportUncompiled();
+  void emit(JitEvent E);
+  JitEvent event(JitEvent::Kind K, uint32_t F, uint32_t Ip = 0) const;
+  /// Back-edge counts, including what the OSR trigger reset.
+  uint64_t loopCount(uint32_t Ip) const {
+    return Out.LoopCounts[Ip] + LoopTotals[Ip];
+  }
+  void resetLoopCount(uint32_t Ip) {
+    LoopTotals[Ip] += Out.LoopCounts[Ip];
+    Out.LoopCounts[Ip] = 0;
+  }
+
+  bool JitOn = false;
+  bool Async = false;
+  uint64_t RunId = 0;
+  std::shared_ptr<const RunCode> Shared; ///< what worker compiles read
+  std::string ChunkKey; ///< JitRequest::ChunkKey, made once per run
+  enum : uint8_t { OsrNone, OsrPending, OsrReady, OsrRefused };
+  std::vector<uint8_t> OsrState;    ///< per op (loop header)
+  std::vector<NativeOsrFn> OsrCode; ///< per op, when OsrReady
+  std::vector<uint64_t> LoopTotals; ///< per op, counts reset by the trigger
+  std::vector<uint32_t> OpDeopts;   ///< per op, deoptimisations there
+  uint64_t CallTrigger = UINT64_MAX; ///< calls before a compile
+  uint64_t LoopTrigger = UINT64_MAX; ///< back edges before an OSR
+  std::vector<NativeFn> Native;
+  std::vector<void *> FnTable;
+
+  //===-- Native code entered from the interpreter (NativeBridge.cpp) ------===//
+
+  /// The interpreter's Call when native code may take it: NativeOk (the
+  /// result replaces the arguments at ArgsAt), NativeFailed, or
+  /// NativeGuardFailed when the interpreter should make the call itself.
+  [[gnu::noinline]] uint8_t nativeCall(uint32_t F, size_t ArgsAt,
+                                       uint32_t Depth, uint32_t CallIp);
+  /// Compiles \p F if \p Calls makes it hot, then runs its native code on
+  /// \p Args: NativeGuardFailed when there is none to run (or its entry
+  /// guard refused), the interpreter's to make.
+  uint8_t enterNative(uint32_t F, uint64_t Calls, Value *Args, Value *Result);
+  /// Out of line: a frame address taken in the dispatch loop would cost it
+  /// the frame-pointer register.
+  [[gnu::noinline]] bool nativeStackOk() const;
+
+  //===-- State of the run -------------------------------------------------===//
+
+  RtError ErrKind = RtError::None;
+  size_t ErrAt = 0;
+  /// The innermost running loop()'s place among nested runs.
+  struct NestState {
+    size_t BaseFrames = 0, BaseScopes = 0, EntryDepth = 1, EntryStackTop = 0;
+    size_t FrameLimit = 0;
+    const Instr *OsrTo = nullptr;
+  } Nest;
+
+  VM &Vm;
+  const Chunk &C;
+  const VerifyInfo &Info;
+  const RunOptions &Opts;
+  RunResult &Out;
+  RtLimits Limits;
+  OutBuffer Output;
+  InReader Input;
+
+  std::vector<Instr> Code; ///< the chunk's ops, quickened (Quicken.h)
+  std::vector<FnRt> Funcs;
+  std::vector<Value> Globals;
+  struct ExtRt {
+    uint16_t Pops, Pushes;
+    const ExtOpFn *Fn;
+  };
+  std::vector<ExtRt> Ext;
+
+  FrameStack Fs;
+  ValueStack ExtArgs; ///< an extended op's arguments, moved aside
+  std::string HostMessage;
+};
+
+} // namespace fusevm
+
+#endif // FUSEVM_LIB_VM_INTERPRETER_H

@@ -1,0 +1,74 @@
+//===- JitWorker.cpp - The compile thread of a VM -------------------------===//
+
+#include "JitWorker.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace fusevm {
+
+JitWorker::~JitWorker() {
+  {
+    std::lock_guard<std::mutex> L(M);
+    Stop = true;
+    Queue.clear();
+  }
+  CV.notify_all();
+  if (T.joinable())
+    T.join();
+}
+
+void JitWorker::submit(JitJob J) {
+  std::lock_guard<std::mutex> L(M);
+  Queue.push_back(std::move(J));
+  if (!T.joinable())
+    T = std::thread([this] { main(); });
+  CV.notify_one();
+}
+
+JitDone JitWorker::compileNow(const JitJob &J) {
+  JitDone D{J.Run, J.Gen, J.F, J.OsrIp};
+  D.Linear = J.R.Linear;
+  D.Params = J.R.ParamMasks;
+  std::lock_guard<std::mutex> L(EngineLock);
+  D.Ok = J.Engine->compile(J.R, D.Res, D.Why);
+  return D;
+}
+
+void JitWorker::poll(std::vector<JitDone> &Out) {
+  std::lock_guard<std::mutex> L(M);
+  Out.swap(Done);
+  HasResults.store(false, std::memory_order_relaxed);
+}
+
+void JitWorker::cancel(uint64_t Run) {
+  std::lock_guard<std::mutex> L(M);
+  std::erase_if(Queue, [Run](const JitJob &J) { return J.Run == Run; });
+  std::erase_if(Done, [Run](const JitDone &D) { return D.Run == Run; });
+}
+
+void JitWorker::main() {
+  // Compiling is background work: let the program's own threads (and
+  // anything else on the machine) go first.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
+  for (;;) {
+    JitJob J;
+    {
+      std::unique_lock<std::mutex> L(M);
+      CV.wait(L, [this] { return Stop || !Queue.empty(); });
+      if (Stop)
+        return;
+      J = std::move(Queue.front());
+      Queue.pop_front();
+    }
+    JitDone D = compileNow(J);
+    D.Background = true;
+    std::lock_guard<std::mutex> L(M);
+    if (Stop)
+      return;
+    Done.push_back(std::move(D));
+    HasResults.store(true, std::memory_order_relaxed);
+  }
+}
+
+} // namespace fusevm

@@ -1,0 +1,297 @@
+//===- TierManager.cpp - What to compile, when, and what it did -----------===//
+//
+// \file
+// The tier policy (DESIGN.md "Tiers", docs/jit.md): auto compiles a
+// function at --jit-threshold calls, or a loop by on-stack replacement at
+// ten times that many iterations, on the worker thread when a second CPU
+// is there; linear and block compile on first call. Failed speculation
+// hands an activation back to the interpreter (resumeFrom); a guard that
+// keeps failing gets its function recompiled without it. Everything
+// decided here is reported as a JitEvent.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Interpreter.h"
+
+namespace fusevm {
+
+JitEvent Interpreter::event(JitEvent::Kind K, uint32_t F, uint32_t Ip) const {
+  JitEvent E;
+  E.K = K;
+  E.Func = F;
+  E.Function = C.functionName(F);
+  E.Ip = Ip;
+  E.Line = C.lineOf(Ip);
+  return E;
+}
+
+void Interpreter::emit(JitEvent E) {
+  RunStats &S = Out.Stats;
+  switch (E.K) {
+  case JitEvent::Compiled:
+    if (E.Generated) {
+      ++S.LLVMCompiles;
+      S.CompileMs += E.Ms;
+    }
+    ++(E.Linear ? S.LinearCompiled : S.BlockCompiled);
+    break;
+  case JitEvent::OsrEntry: ++S.OsrEntries; break;
+  case JitEvent::Deopt: ++S.Deopts; break;
+  case JitEvent::Skipped: case JitEvent::Uncompiled:
+  case JitEvent::Recompile:
+    break;
+  }
+  if (Opts.Listener)
+    Opts.Listener->onJitEvent(E);
+}
+
+JitRequest Interpreter::makeRequest(uint32_t F, const Value *Args,
+                                    int64_t OsrIp, const Value *SlotVals,
+                                    const Value *StackVals, size_t StackLen) {
+  NativeFn &N = Native[F];
+  JitRequest R;
+  R.C = &C;
+  R.Info = &Info;
+  if (ChunkKey.empty()) {
+    uint64_t H = C.opHash();
+    ChunkKey.assign(reinterpret_cast<const char *>(&H), sizeof H);
+    ChunkKey += C.contentDigest();
+  }
+  R.ChunkKey = ChunkKey;
+  R.Func = F;
+  R.Linear = isLinearFunction(C, F) && Opts.Mode != RunOptions::JitMode::Block;
+  R.Budget = Opts.InstructionBudget != 0;
+  R.NoSpeculation = N.NoSpeculation;
+  if (N.Speculate) {
+    // The kinds the globals this function reads hold now.
+    R.GlobalKinds.assign(C.Names.size(), 0);
+    R.ElementKinds.assign(C.Names.size(), 0);
+    const FunctionDef &D = C.Functions[F];
+    for (uint32_t Ip = D.Entry; Ip < D.End; ++Ip) {
+      const Instr &I = C.Ops[Ip];
+      const Value &G = Globals[I.A];
+      if (I.Op == Opcode::GetVar) {
+        R.GlobalKinds[I.A] = maskOf(G.K);
+      } else if ((I.Op == Opcode::ArrayGet || I.Op == Opcode::ArraySet) &&
+                 G.isArray() && !R.ElementKinds[I.A]) {
+        const auto &Items = G.array()->Items;
+        size_t Step = Items.size() / 4096 + 1; // a sample of big arrays
+        KindMask M = 0;
+        for (size_t K = 0; K < Items.size(); K += Step)
+          M |= maskOf(Items[K].K);
+        R.ElementKinds[I.A] = M;
+      }
+    }
+  }
+  unsigned Arity = C.Functions[F].Arity;
+  R.ParamMasks.assign(Arity, AnyKind);
+  // Specialise on the argument kinds of this call or, entering a running
+  // activation, on what its parameter slots hold now (guarded either way).
+  const Value *Seen = Args ? Args : SlotVals;
+  if (Seen)
+    for (unsigned I = 0; I < Arity; ++I)
+      if (Seen[I].K == ValueKind::Int || Seen[I].K == ValueKind::Float)
+        R.ParamMasks[I] = maskOf(Seen[I].K);
+  if (OsrIp >= 0) {
+    R.OsrIp = OsrIp;
+    for (uint32_t S = 0; S < Funcs[F].NumSlots; ++S)
+      R.OsrSlots.push_back(SlotVals[S].K);
+    for (size_t H = 0; H < StackLen; ++H)
+      R.OsrStack.push_back(StackVals[H].K);
+  }
+  return R;
+}
+
+void Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
+                             const Value *SlotVals, const Value *StackVals,
+                             size_t StackLen) {
+  NativeFn &N = Native[F];
+  // One attempt per function for its calls; an on-stack replacement may
+  // follow (an activation still running interpreted) unless compiling the
+  // function failed.
+  if (OsrIp < 0 ? N.Tried : N.Failed) {
+    if (OsrIp >= 0)
+      OsrState[size_t(OsrIp)] = OsrRefused;
+    return;
+  }
+  if (OsrIp < 0)
+    N.Tried = true;
+  else
+    OsrState[size_t(OsrIp)] = OsrPending;
+  if (Opts.Mode == RunOptions::JitMode::Linear && !isLinearFunction(C, F)) {
+    JitEvent E = event(JitEvent::Skipped, F);
+    E.Reason = "has jumps (the linear tier takes only functions without jumps)";
+    emit(std::move(E));
+    N.Failed = true;
+    return;
+  }
+  JitJob J{RunId, N.Gen, F, OsrIp, nullptr, Opts.Jit,
+           makeRequest(F, Args, OsrIp, SlotVals, StackVals, StackLen)};
+  ++N.InFlight;
+  if (Async) {
+    // auto: compile on the worker thread while this one keeps interpreting;
+    // pollCompiles() installs the code.
+    if (!Shared)
+      Shared = std::make_shared<const RunCode>(RunCode{C, Info});
+    J.Code = Shared;
+    J.R.C = &Shared->C;
+    J.R.Info = &Shared->Info;
+    Vm.Worker->submit(std::move(J));
+    return;
+  }
+  install(Vm.Worker->compileNow(J));
+}
+
+void Interpreter::install(const JitDone &D) {
+  if (D.Run != RunId)
+    return; // made for an earlier run
+  NativeFn &N = Native[D.F];
+  --N.InFlight;
+  if (D.Gen != N.Gen)
+    return; // made before its function's code was dropped
+  if (!D.Ok) {
+    JitEvent E = event(JitEvent::Skipped, D.F);
+    E.Reason = D.Why;
+    emit(std::move(E));
+    N.Failed = true;
+    if (D.OsrIp >= 0)
+      OsrState[size_t(D.OsrIp)] = OsrRefused;
+    return;
+  }
+  N.Compiled = true;
+  if (!N.Entry) {
+    N.Entry = D.Res.Entry;
+    FnTable[D.F] = D.Res.Fast;
+  }
+  if (D.OsrIp >= 0) {
+    OsrCode[size_t(D.OsrIp)] = D.Res.Osr;
+    OsrState[size_t(D.OsrIp)] = OsrReady;
+  }
+  JitEvent E = event(JitEvent::Compiled, D.F,
+                     D.OsrIp >= 0 ? uint32_t(D.OsrIp) : 0);
+  const FunctionDef &Def = C.Functions[D.F];
+  E.Linear = D.Linear;
+  E.OptLevel = D.Res.OptLevel;
+  E.Ops = Def.End - Def.Entry;
+  E.Params = D.Params;
+  E.Osr = D.OsrIp >= 0;
+  E.Background = D.Background;
+  E.Generated = D.Res.Generated;
+  E.Ms = D.Res.Ms;
+  emit(std::move(E));
+}
+
+void Interpreter::pollCompiles() {
+  std::vector<JitDone> Done;
+  Vm.Worker->poll(Done);
+  for (const JitDone &D : Done)
+    install(D);
+}
+
+std::string Interpreter::deoptReason(uint32_t Ip, const Value *SlotVals,
+                                     const Value *StackVals,
+                                     uint32_t Height) const {
+  const Instr &I = C.Ops[Ip];
+  std::string Op(mnemonic(I.Op)), Name = I.A < C.Names.size() ? C.Names[I.A] : "?";
+  const Value &G = Globals[I.A];
+  auto Kind = [](const Value &V) { return std::string(kindName(V.K)); };
+  switch (I.Op) {
+  case Opcode::GetVar:
+    return Op + " " + Name + ": the global now holds a " + Kind(G);
+  case Opcode::ArrayGet: case Opcode::ArraySet: {
+    const Value &Index = StackVals[Height - 1];
+    std::string At = Op + " " + Name + ": ";
+    if (!G.isArray())
+      return At + "the global holds a " + Kind(G) + ", not an array";
+    if (Index.K != ValueKind::Int)
+      return At + "the index is a " + Kind(Index) + ", not an int";
+    const auto &Items = G.array()->Items;
+    if (uint64_t(Index.I) >= Items.size())
+      return At + "the index " + std::to_string(Index.I) +
+             " is outside the array";
+    if (I.Op == Opcode::ArraySet && G.P->RefCount != 1)
+      return At + "the array is shared (copy on write)";
+    const Value &Elem = Items[size_t(Index.I)];
+    if (I.Op == Opcode::ArraySet)
+      return At + "storing a " + Kind(StackVals[Height - 2]) +
+             " over a " + Kind(Elem);
+    return At + "the element is a " + Kind(Elem);
+  }
+  default:
+    (void)SlotVals;
+    return Op + ": a speculated kind changed";
+  }
+}
+
+uint8_t Interpreter::resumeFrom(uint32_t F, uint32_t Ip, Value *SlotVals,
+                                Value *StackVals, uint32_t Height,
+                                Value *Result) {
+  JitEvent E = event(JitEvent::Deopt, F, Ip);
+  E.Reason = deoptReason(Ip, SlotVals, StackVals, Height);
+  NativeFn &N = Native[F];
+  bool OpLimit = ++OpDeopts[Ip] == MaxOpDeopts;
+  bool FnLimit = ++N.Deopts == MaxDeopts;
+  std::string Why = E.Reason;
+  emit(std::move(E));
+  if (OpLimit || FnLimit) {
+    // The speculation keeps failing: later calls get code that does not
+    // make it (this op's, or, past the function's limit, any).
+    JitEvent R = event(JitEvent::Recompile, F, Ip);
+    if (FnLimit) {
+      N.Speculate = false;
+      R.Reason = "left native code " + std::to_string(MaxDeopts) +
+                 " times; recompiling without speculation";
+    } else {
+      N.NoSpeculation.push_back(Ip);
+      R.Reason = "speculation at line " + std::to_string(C.lineOf(Ip)) +
+                 " failed " + std::to_string(MaxOpDeopts) +
+                 " times (" + Why + "); recompiling without it";
+    }
+    emit(std::move(R));
+    N.Tried = false;
+    ++N.Gen;
+    N.Entry = nullptr;
+    FnTable[F] = nullptr;
+    const FunctionDef &D = C.Functions[F];
+    for (uint32_t K = D.Entry; K < D.End; ++K)
+      if (OsrState[K] == OsrReady) {
+        OsrState[K] = OsrNone;
+        OsrCode[K] = nullptr;
+      }
+  }
+  Resume At{Ip, StackVals, Height};
+  Value R;
+  if (!runLoop(F, SlotVals, R, &At)) {
+    Ctx.Err = static_cast<uint8_t>(ErrKind);
+    Ctx.ErrIp = static_cast<uint32_t>(ErrAt);
+    return NativeFailed;
+  }
+  new (Result) Value(std::move(R));
+  return NativeOk;
+}
+
+void Interpreter::reportUncompiled() {
+  uint32_t Main = Info.Main;
+  for (uint32_t F = 0; F < Native.size(); ++F) {
+    const NativeFn &N = Native[F];
+    if (N.Compiled || N.Failed)
+      continue;
+    JitEvent E = event(JitEvent::Uncompiled, F);
+    const FunctionDef &D = C.Functions[F];
+    uint64_t Calls = Out.CallCounts[F] + (F == Main), Hottest = 0;
+    for (uint32_t Ip = D.Entry; Ip < D.End; ++Ip)
+      Hottest = std::max(Hottest, loopCount(Ip));
+    if (N.InFlight)
+      E.Reason = "compile still running at exit";
+    else if (Calls == 0)
+      E.Reason = "never called";
+    else
+      E.Reason = "not hot (" + std::to_string(Calls) + " calls, " +
+                 std::to_string(Hottest) + " iterations of its hottest loop; " +
+                 "compiled at " + std::to_string(CallTrigger) + " calls or " +
+                 std::to_string(LoopTrigger) + " iterations)";
+    emit(std::move(E));
+  }
+}
+
+} // namespace fusevm
