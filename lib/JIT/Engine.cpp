@@ -2,15 +2,25 @@
 //
 // \file
 // One LLJIT per engine, made on the first compile (DESIGN.md: ≈0.5 ms), so
-// a run that never compiles never initialises LLVM. Objects are PIC with
-// the small code model, linked by RTDyld, which is also what the gdb and
-// perf event listeners attach to. The runtime helpers are absolute symbols;
-// libm (fmod for frem) comes from the process.
+// a run that never compiles never initialises LLVM. A compile lowers the
+// request (Lower.h), optimises and emits an object file (CodeGen.h), then
+// loads it with RTDyld, which is also what the gdb and perf event listeners
+// attach to. The runtime helpers are absolute symbols; libm (fmod for
+// frem) comes from the process.
+//
+// Deterministic compiles: the names of a request's functions are a hash of
+// everything the code depends on (the chunk's op hash and content digest,
+// the function, tier, specialisation, target and level), and the code
+// reaches the run only through NativeCtx and relocations against named
+// runtime helpers. So the same request gives the same object bytes in any
+// engine, and an engine that is asked again for code it has loaded returns
+// that code instead of compiling (JitResult::Generated = false).
 //
 //===----------------------------------------------------------------------===//
 
 #include "fusevm/JIT/JIT.h"
 
+#include "CodeGen.h"
 #include "Lower.h"
 
 #include "fusevm/Verify/Verifier.h"
@@ -21,26 +31,14 @@
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
 #include "llvm/ExecutionEngine/SectionMemoryManager.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Verifier.h"
-#include "llvm/Passes/PassBuilder.h"
-#include "llvm/Transforms/InstCombine/InstCombine.h"
-#include "llvm/Transforms/Scalar/EarlyCSE.h"
-#include "llvm/Transforms/Scalar/GVN.h"
-#include "llvm/Transforms/Scalar/IndVarSimplify.h"
-#include "llvm/Transforms/Scalar/LICM.h"
-#include "llvm/Transforms/Scalar/LoopPassManager.h"
-#include "llvm/Transforms/Scalar/LoopRotation.h"
-#include "llvm/Transforms/Scalar/SROA.h"
-#include "llvm/Transforms/Scalar/SimplifyCFG.h"
-#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
-#include "llvm/Target/TargetMachine.h"
-#include "llvm/Transforms/Utils/Cloning.h"
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <unordered_map>
 
 using namespace llvm;
 using namespace llvm::orc;
@@ -48,14 +46,53 @@ using namespace llvm::orc;
 namespace fusevm {
 namespace {
 
-std::string kindList(const std::vector<KindMask> &Masks) {
-  std::string S;
-  for (KindMask M : Masks) {
-    if (!S.empty())
-      S += ", ";
-    S += M == AnyKind ? "any" : kindName(ValueKind(__builtin_ctz(M)));
-  }
-  return S;
+using jit::Optimizer;
+
+double msSince(std::chrono::steady_clock::time_point T0) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - T0)
+      .count();
+}
+
+/// Appends \p V to \p S as bytes (for hashing).
+template <typename T> void put(std::string &S, const T &V) {
+  S.append(reinterpret_cast<const char *>(&V), sizeof V);
+}
+template <typename T> void put(std::string &S, const std::vector<T> &V) {
+  put(S, uint64_t(V.size()));
+  S.append(reinterpret_cast<const char *>(V.data()), V.size() * sizeof(T));
+}
+
+/// The chunk's identity when the request does not carry it.
+std::string chunkKey(const JitRequest &R) {
+  if (!R.ChunkKey.empty())
+    return R.ChunkKey;
+  std::string K;
+  put(K, R.C->opHash());
+  return K + R.C->contentDigest();
+}
+
+/// "fvm.NAME.HASH": a pure function of everything the code depends on.
+std::string unitPrefix(const JitRequest &R, const std::string &TargetKey) {
+  std::string K = chunkKey(R) + TargetKey;
+  put(K, R.Func);
+  put(K, uint8_t(R.Linear));
+  put(K, uint8_t(R.Budget));
+  put(K, R.OsrIp);
+  put(K, R.ParamMasks);
+  put(K, R.OsrSlots);
+  put(K, R.OsrStack);
+  put(K, R.NoSpeculation);
+  put(K, R.GlobalKinds);
+  put(K, R.ElementKinds);
+  std::string Name;
+  for (char Ch : R.C->functionName(R.Func))
+    Name.push_back(isalnum(static_cast<unsigned char>(Ch)) || Ch == '_' ? Ch
+                                                                         : '_');
+  char Hex[17];
+  std::snprintf(Hex, sizeof Hex, "%016llx",
+                static_cast<unsigned long long>(xxh64(K.data(), K.size())));
+  return "fvm." + Name.substr(0, 48) + "." + Hex;
 }
 
 class OrcEngine final : public JitEngine {
@@ -63,42 +100,50 @@ public:
   explicit OrcEngine(const JitOptions &O) : Opts(O) {}
   ~OrcEngine() override;
   bool compile(const JitRequest &R, JitResult &Out, std::string &Why) override;
-  void log(const std::string &Line) override {
-    if (Opts.Log)
-      Opts.write("fusevm: " + Line + "\n");
-  }
+  bool compileObject(const JitRequest &R, std::string &Object,
+                     std::string &Why) override;
 
 private:
-  bool start(std::string &Why);
-  void optimize(Module &M);
+  Error startCodeGen();
+  Error startSession();
+  /// Lowers, optimises and emits \p R's object file.
+  Expected<std::string> generate(const JitRequest &R, const std::string &Prefix,
+                                 LoweredNames &Names);
+  Expected<JitResult> load(std::string Object, const LoweredNames &Names);
 
   JitOptions Opts;
+  std::unique_ptr<TargetMachine> TM;
+  std::string TargetKey;
+  std::unique_ptr<Optimizer> Opt;
   std::unique_ptr<LLJIT> J;
-  std::unique_ptr<TargetMachine> TM; ///< for the optimiser and --dump=asm
-  struct Pipeline;
-  std::unique_ptr<Pipeline> Opt;
-  uint64_t Serial = 0;
+  /// Code this engine has loaded, by unit prefix.
+  std::unordered_map<std::string, JitResult> Loaded;
 };
 
-bool OrcEngine::start(std::string &Why) {
-  InitializeNativeTarget();
-  InitializeNativeTargetAsmPrinter();
+OrcEngine::~OrcEngine() = default;
+
+Error OrcEngine::startCodeGen() {
+  if (TM)
+    return Error::success();
+  jit::TargetOptions TO;
+  TO.OptLevel = Opts.OptLevel;
+  auto TMOr = jit::createTargetMachine(TO);
+  if (!TMOr)
+    return TMOr.takeError();
+  TM = std::move(*TMOr);
+  TargetKey = jit::targetKey(*TM, Opts.OptLevel);
+  Opt = std::make_unique<Optimizer>(TM.get(), Opts.OptLevel);
+  return Error::success();
+}
+
+Error OrcEngine::startSession() {
+  if (J)
+    return Error::success();
   auto JTMB = JITTargetMachineBuilder::detectHost();
-  if (!JTMB) {
-    Why = toString(JTMB.takeError());
-    return false;
-  }
+  if (!JTMB)
+    return JTMB.takeError();
   JTMB->setRelocationModel(Reloc::PIC_);
   JTMB->setCodeModel(CodeModel::Small);
-  CodeGenOptLevel CG = Opts.OptLevel == 0 ? CodeGenOptLevel::None
-                                          : CodeGenOptLevel::Default;
-  JTMB->setCodeGenOptLevel(CG);
-  auto TMOr = JTMB->createTargetMachine();
-  if (!TMOr) {
-    Why = toString(TMOr.takeError());
-    return false;
-  }
-  TM = std::move(*TMOr);
   bool Gdb = Opts.DebuggerSupport, Perf = Opts.PerfSupport;
   auto JOr =
       LLJITBuilder()
@@ -119,202 +164,142 @@ bool OrcEngine::start(std::string &Why) {
                 return L;
               })
           .create();
-  if (!JOr) {
-    Why = toString(JOr.takeError());
-    return false;
-  }
+  if (!JOr)
+    return JOr.takeError();
   J = std::move(*JOr);
   JITDylib &Main = J->getMainJITDylib();
-  if (!Opts.Helpers) {
-    Why = "no runtime helpers given (JitOptions::Helpers)";
-    return false;
-  }
+  if (!Opts.Helpers)
+    return createStringError(inconvertibleErrorCode(),
+                             "no runtime helpers given (JitOptions::Helpers)");
   SymbolMap Helpers;
   for (const NativeSymbol &S : *Opts.Helpers)
     Helpers[J->mangleAndIntern(S.Name)] = {
         ExecutorAddr::fromPtr(S.Addr),
         JITSymbolFlags::Exported | JITSymbolFlags::Callable};
-  if (Error E = Main.define(absoluteSymbols(std::move(Helpers)))) {
-    Why = toString(std::move(E));
-    return false;
-  }
+  if (Error E = Main.define(absoluteSymbols(std::move(Helpers))))
+    return E;
   auto Proc = DynamicLibrarySearchGenerator::GetForCurrentProcess(
       J->getDataLayout().getGlobalPrefix());
-  if (!Proc) {
-    Why = toString(Proc.takeError());
-    return false;
-  }
+  if (!Proc)
+    return Proc.takeError();
   Main.addGenerator(std::move(*Proc));
-  return true;
+  return Error::success();
 }
 
-/// The optimiser, built once per engine and run on every module (DESIGN.md:
-/// setting a pipeline up costs ≈0.7 ms; a JIT compiles many modules).
-struct OrcEngine::Pipeline {
-  LoopAnalysisManager LAM;
-  FunctionAnalysisManager FAM;
-  CGSCCAnalysisManager CGAM;
-  ModuleAnalysisManager MAM;
-  PassBuilder PB;
-  ModulePassManager MPM;
-
-  Pipeline(TargetMachine *TM, unsigned Level)
-      : PB(TM, tuning()) {
-    PB.registerModuleAnalyses(MAM);
-    PB.registerCGSCCAnalyses(CGAM);
-    PB.registerFunctionAnalyses(FAM);
-    PB.registerLoopAnalyses(LAM);
-    PB.crossRegisterProxies(LAM, FAM, CGAM, MAM);
-    if (Level >= 3) {
-      MPM = PB.buildPerModuleDefaultPipeline(OptimizationLevel::O3);
-      return;
-    }
-    // What the lowering leaves needs few passes: allocas to SSA, folding of
-    // the kind tests it proved, redundant loads and loop-invariant ones out
-    // of loops, dead paths gone, induction variables simplified. A short
-    // function pipeline costs a fraction of the O2 module pipeline
-    // (inliner, IPO, unrolling) for the same loops.
-    FunctionPassManager FPM;
-    FPM.addPass(SROAPass(SROAOptions::ModifyCFG));
-    FPM.addPass(EarlyCSEPass(true));
-    FPM.addPass(InstCombinePass());
-    FPM.addPass(SimplifyCFGPass());
-    if (Level >= 2) {
-      LoopPassManager LPM;
-      LPM.addPass(LoopRotatePass());
-      LPM.addPass(LICMPass(LICMOptions()));
-      FPM.addPass(createFunctionToLoopPassAdaptor(std::move(LPM),
-                                                  /*UseMemorySSA=*/true));
-      FPM.addPass(GVNPass());
-      LoopPassManager LPM2;
-      LPM2.addPass(IndVarSimplifyPass());
-      FPM.addPass(createFunctionToLoopPassAdaptor(std::move(LPM2)));
-      FPM.addPass(InstCombinePass());
-      FPM.addPass(SimplifyCFGPass());
-    }
-    MPM.addPass(createModuleToFunctionPassAdaptor(std::move(FPM)));
-  }
-  /// Unrolling and vectorising multiply code size, and with it the time
-  /// codegen spends in loop strength reduction (measured: 138 ms instead
-  /// of 15 ms for a two-loop main); a JIT pays that on every run.
-  static PipelineTuningOptions tuning() {
-    PipelineTuningOptions PTO;
-    PTO.LoopUnrolling = false;
-    PTO.LoopInterleaving = false;
-    PTO.LoopVectorization = false;
-    PTO.SLPVectorization = false;
-    return PTO;
-  }
-  void run(Module &M) {
-    MPM.run(M, MAM);
-    // Cached analyses point into this module, which the JIT now owns.
-    LAM.clear();
-    FAM.clear();
-    CGAM.clear();
-    MAM.clear();
-  }
-};
-
-OrcEngine::~OrcEngine() = default;
-
-void OrcEngine::optimize(Module &M) {
-  if (Opts.OptLevel == 0)
-    return;
-  if (!Opt)
-    Opt = std::make_unique<Pipeline>(TM.get(), Opts.OptLevel);
-  Opt->run(M);
-}
-
-bool OrcEngine::compile(const JitRequest &R, JitResult &Out, std::string &Why) {
-  auto T0 = std::chrono::steady_clock::now();
-  if (!J && !start(Why)) {
-    Why = "LLVM JIT unavailable: " + Why;
-    return false;
-  }
-  const Chunk &C = *R.C;
-  std::string Name = C.functionName(R.Func);
-  std::string Tag = std::to_string(++Serial) + "_" + std::to_string(R.Func);
-  auto Ctx = std::make_unique<LLVMContext>();
-  auto M = std::make_unique<Module>("fusevm." + Name, *Ctx);
-  M->setDataLayout(J->getDataLayout());
-  M->setTargetTriple(J->getTargetTriple().str());
-  auto Tick = [T = std::chrono::steady_clock::now()]() mutable {
-    auto Now = std::chrono::steady_clock::now();
-    double Ms = std::chrono::duration<double, std::milli>(Now - T).count();
-    T = Now;
+Expected<std::string> OrcEngine::generate(const JitRequest &R,
+                                          const std::string &Prefix,
+                                          LoweredNames &Names) {
+  auto T = std::chrono::steady_clock::now();
+  auto Tick = [&T] {
+    double Ms = msSince(T);
+    T = std::chrono::steady_clock::now();
     return Ms;
   };
-  double StartMs = std::chrono::duration<double, std::milli>(
-                       std::chrono::steady_clock::now() - T0)
-                       .count();
-  LoweredNames N = lowerFunction(*M, R, Tag);
+  std::string Name = R.C->functionName(R.Func);
+  LLVMContext Ctx;
+  Module M("fusevm." + Name, Ctx);
+  M.setDataLayout(TM->createDataLayout());
+  M.setTargetTriple(TM->getTargetTriple().str());
+  Names = lowerFunction(M, R, Prefix);
   double LowerMs = Tick();
   std::string Broken;
   raw_string_ostream BS(Broken);
-  if (verifyModule(*M, &BS)) {
-    Why = "internal error: the lowering produced invalid IR: " + BS.str();
-    return false;
-  }
-  optimize(*M);
+  if (verifyModule(M, &BS))
+    return createStringError(inconvertibleErrorCode(),
+                             "internal error: the lowering produced invalid "
+                             "IR: " + BS.str());
+  Opt->run(M);
   double OptMs = Tick();
   if (Opts.DumpIR) {
     std::string S;
     raw_string_ostream OS(S);
-    M->print(OS, nullptr);
+    M.print(OS, nullptr);
     Opts.write("; fusevm --dump=ir: " + Name + "\n" + OS.str());
   }
-  if (Opts.DumpAsm) {
-    std::unique_ptr<Module> Copy = CloneModule(*M);
-    SmallString<0> Asm;
-    raw_svector_ostream OS(Asm);
-    legacy::PassManager PM;
-    if (!TM->addPassesToEmitFile(PM, OS, nullptr, CodeGenFileType::AssemblyFile)) {
-      PM.run(*Copy);
-      Opts.write("# fusevm --dump=asm: " + Name + "\n" + std::string(Asm.str()));
-    }
-  }
-  if (Error E = J->addIRModule(ThreadSafeModule(std::move(M), std::move(Ctx)))) {
-    Why = toString(std::move(E));
-    return false;
-  }
-  auto Find = [&](const std::string &S) -> void * {
+  if (Opts.DumpAsm)
+    Opts.write("# fusevm --dump=asm: " + Name + "\n" +
+               jit::emitAssembly(M, *TM));
+  Expected<std::string> Obj = jit::emitObject(M, *TM);
+  if (std::getenv("FUSEVM_JIT_TIMING"))
+    std::fprintf(stderr, "jit timing %s: lower %.2f opt %.2f codegen %.2f ms\n",
+                 Name.c_str(), LowerMs, OptMs, Tick());
+  return Obj;
+}
+
+Expected<JitResult> OrcEngine::load(std::string Object,
+                                    const LoweredNames &Names) {
+  if (Error E = startSession())
+    return std::move(E);
+  if (Error E = J->addObjectFile(MemoryBuffer::getMemBufferCopy(Object)))
+    return std::move(E);
+  auto Find = [&](const std::string &S) -> Expected<void *> {
     if (S.empty())
       return nullptr;
     auto A = J->lookup(S);
-    if (!A) {
-      Why = toString(A.takeError());
-      return nullptr;
-    }
+    if (!A)
+      return A.takeError();
     return A->toPtr<void *>();
   };
-  Out.Entry = reinterpret_cast<NativeEntryFn>(Find(N.Entry));
-  Out.Fast = Find(N.Fast);
-  Out.Osr = reinterpret_cast<NativeOsrFn>(Find(N.Osr));
-  if ((!N.Entry.empty() && (!Out.Entry || !Out.Fast)) ||
-      (!N.Osr.empty() && !Out.Osr))
+  JitResult Res;
+  Expected<void *> Entry = Find(Names.Entry), Fast = Find(Names.Fast),
+                   Osr = Find(Names.Osr);
+  if (!Entry)
+    return Entry.takeError();
+  if (!Fast)
+    return Fast.takeError();
+  if (!Osr)
+    return Osr.takeError();
+  Res.Entry = reinterpret_cast<NativeEntryFn>(*Entry);
+  Res.Fast = *Fast;
+  Res.Osr = reinterpret_cast<NativeOsrFn>(*Osr);
+  return Res;
+}
+
+bool OrcEngine::compile(const JitRequest &R, JitResult &Out, std::string &Why) {
+  auto T0 = std::chrono::steady_clock::now();
+  auto Fail = [&](Error E) {
+    Why = toString(std::move(E));
     return false;
-  double CodegenMs = Tick();
-  if (std::getenv("FUSEVM_JIT_TIMING"))
-    std::fprintf(stderr, "jit timing %s: start %.2f lower %.2f opt %.2f codegen %.2f ms\n",
-                 Name.c_str(), StartMs, LowerMs, OptMs, CodegenMs);
-  double Ms = std::chrono::duration<double, std::milli>(
-                  std::chrono::steady_clock::now() - T0)
-                  .count();
-  ++Compiles;
-  CompileMs += Ms;
-  (R.Linear ? LinearCompiled : BlockCompiled) += 1;
-  const FunctionDef &D = C.Functions[R.Func];
-  char Buf[64];
-  std::snprintf(Buf, sizeof Buf, "%.2f ms", Ms);
-  std::string Line = "jit: compiled " + Name + " (" +
-                     (R.Linear ? "linear" : "block") + " tier, " +
-                     std::to_string(D.End - D.Entry) + " ops";
-  if (D.Arity)
-    Line += ", params: " + kindList(R.ParamMasks);
-  if (R.OsrIp >= 0)
-    Line += ", entered mid-loop at line " +
-            std::to_string(C.lineOf(size_t(R.OsrIp)));
-  log(Line + ") in " + Buf);
+  };
+  if (Error E = startCodeGen())
+    return Fail(createStringError(inconvertibleErrorCode(),
+                                  "LLVM JIT unavailable: " +
+                                      toString(std::move(E))));
+  std::string Prefix = unitPrefix(R, TargetKey);
+  if (auto It = Loaded.find(Prefix); It != Loaded.end()) {
+    Out = It->second;
+    Out.Generated = false;
+    Out.Ms = msSince(T0);
+    return true;
+  }
+  LoweredNames Names;
+  Expected<std::string> Obj = generate(R, Prefix, Names);
+  if (!Obj)
+    return Fail(Obj.takeError());
+  Expected<JitResult> Res = load(std::move(*Obj), Names);
+  if (!Res)
+    return Fail(Res.takeError());
+  Out = *Res;
+  Out.Generated = true;
+  Out.OptLevel = Opts.OptLevel;
+  Out.Ms = msSince(T0);
+  Loaded[Prefix] = Out;
+  return true;
+}
+
+bool OrcEngine::compileObject(const JitRequest &R, std::string &Object,
+                              std::string &Why) {
+  if (Error E = startCodeGen()) {
+    Why = toString(std::move(E));
+    return false;
+  }
+  LoweredNames Names;
+  Expected<std::string> Obj = generate(R, unitPrefix(R, TargetKey), Names);
+  if (!Obj) {
+    Why = toString(Obj.takeError());
+    return false;
+  }
+  Object = std::move(*Obj);
   return true;
 }
 

@@ -2,8 +2,8 @@
 //
 // \file
 // The one lowering every native tier shares (DESIGN.md "JIT on ORC"): a
-// function of a verified chunk becomes LLVM IR whose operand stack and
-// slots are allocas that mem2reg turns into SSA values. A kind analysis
+// function of a verified chunk, as written in the chunk (fused ops are
+// expanded here, from Core/FusedOps.def), becomes LLVM IR. A kind analysis
 // proves which kinds each stack entry and slot can hold, so int and float
 // code is emitted inline without checks where it is proven, with checks
 // where it is not, and every other op calls the runtime helper the
@@ -13,7 +13,7 @@
 #ifndef FUSEVM_LIB_JIT_LOWER_H
 #define FUSEVM_LIB_JIT_LOWER_H
 
-#include "fusevm/VM/Native.h"
+#include "fusevm/JIT/Native.h"
 
 #include "llvm/IR/Module.h"
 
@@ -28,10 +28,11 @@ struct LoweredNames {
   std::string Osr;   ///< i8 (ctx, slots, stack, out): NativeOsrFn, or ""
 };
 
-/// Defines the functions of \p R in \p M; \p Tag makes their names unique
-/// in the JIT session.
+/// Defines the functions of \p R in \p M, named \p Prefix + ".fast",
+/// ".entry" and ".osr". The module's contents depend on nothing but the
+/// request and the prefix.
 LoweredNames lowerFunction(llvm::Module &M, const JitRequest &R,
-                           const std::string &Tag);
+                           const std::string &Prefix);
 
 } // namespace fusevm
 

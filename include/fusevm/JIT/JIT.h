@@ -15,7 +15,7 @@
 #ifndef FUSEVM_JIT_JIT_H
 #define FUSEVM_JIT_JIT_H
 
-#include "fusevm/VM/Native.h"
+#include "fusevm/JIT/Native.h"
 
 #include <cstdio>
 #include <functional>
@@ -26,20 +26,20 @@ namespace fusevm {
 
 struct JitOptions {
   unsigned OptLevel = 2;  ///< LLVM optimisation level, 0-3
-  bool Log = false;       ///< --jit-log: one line per compile or refusal
   bool DumpIR = false;    ///< --dump=ir: optimised IR of each module
   bool DumpAsm = false;   ///< --dump=asm: its machine code
   /// Register JIT code with gdb (GDB JIT interface) and perf (perf map /
   /// jitdump) so that debuggers and profilers see it.
   bool DebuggerSupport = false;
   bool PerfSupport = false;
-  /// Where log lines and dumps go; default: stderr.
+  /// Where dumps go; default: stderr. (What the tiers do is reported as
+  /// events: fusevm/JIT/Events.h.)
   std::function<void(const std::string &)> Sink;
   /// The runtime helpers compiled code calls (nativeRuntimeSymbols() of
   /// the VM the code will run in).
   const std::vector<NativeSymbol> *Helpers = nullptr;
 
-  /// Writes log or dump text where Sink says.
+  /// Writes dump text where Sink says.
   void write(const std::string &S) const {
     if (Sink)
       Sink(S);

@@ -1,4 +1,4 @@
-//===- fusevm/VM/Native.h - The contract between the VM and native code --*- C++ -*-===//
+//===- fusevm/JIT/Native.h - The contract between the VM and native code --*- C++ -*-===//
 //
 // \file
 // What compiled code (JIT tiers, later AOT) and the interpreter share: the
@@ -12,8 +12,8 @@
 // (release) the operands they are given and write an owned result.
 //
 //===----------------------------------------------------------------------===//
-#ifndef FUSEVM_VM_NATIVE_H
-#define FUSEVM_VM_NATIVE_H
+#ifndef FUSEVM_JIT_NATIVE_H
+#define FUSEVM_JIT_NATIVE_H
 
 #include "fusevm/Core/Chunk.h"
 #include "fusevm/Core/Value.h"
@@ -75,6 +75,9 @@ constexpr KindMask AnyKind = 0xFF;
 struct JitRequest {
   const Chunk *C = nullptr;
   const VerifyInfo *Info = nullptr;
+  /// The chunk's identity: its op hash (8 bytes, little endian) and
+  /// contentDigest() (32 bytes), computed once per run. Names the code.
+  std::string ChunkKey;
   uint32_t Func = 0;
   /// Kinds each parameter is specialised to (guarded at entry); AnyKind:
   /// not specialised.
@@ -85,6 +88,8 @@ struct JitRequest {
   std::vector<ValueKind> OsrSlots, OsrStack;
   bool Linear = false;     ///< the linear tier (a function without jumps)
   bool Budget = false;     ///< charge NativeCtx::Fuel like the interpreter
+  /// Ops (by index) whose speculation keeps failing: no guard there.
+  std::vector<uint32_t> NoSpeculation;
   /// Speculation on the kinds globals hold when the request is made, by
   /// name index (0: none): of the global itself (GetVar) and of the
   /// elements of the array in it (ArrayGet, ArraySet). Guarded; a failed
@@ -98,20 +103,28 @@ struct JitResult {
   NativeEntryFn Entry = nullptr;
   void *Fast = nullptr; ///< the fastcc body, for NativeCtx::FnTable
   NativeOsrFn Osr = nullptr;
+  /// LLVM generated code for this request; false when the engine reused
+  /// the code it had made for an identical request (same chunk, function,
+  /// specialisation, tier and options) earlier in the process.
+  bool Generated = false;
+  unsigned OptLevel = 0; ///< the LLVM optimisation level used
+  double Ms = 0;         ///< wall time of the compile
 };
 
-/// A code generator the interpreter's tier policy calls (lib/JIT).
+/// A code generator the interpreter's tier policy calls (lib/JIT). This is
+/// the plugin boundary (libfusevm-jit.so), so it speaks plain types.
 class JitEngine {
 public:
   virtual ~JitEngine() = default;
-  /// Compiles; on failure returns false and says why in \p Why.
+  /// Compiles; on failure returns false and says why in \p Why. A
+  /// compile is a pure function of the request: symbol names and code
+  /// depend on nothing else (docs/jit.md "Deterministic compiles").
   virtual bool compile(const JitRequest &R, JitResult &Out,
                        std::string &Why) = 0;
-  /// One line per JIT event, when --jit-log asked for it.
-  virtual void log(const std::string &Line) = 0;
-  uint64_t Compiles = 0;   ///< LLVM code generation runs
-  double CompileMs = 0;
-  uint64_t LinearCompiled = 0, BlockCompiled = 0;
+  /// The relocatable object file \p R compiles to (what compile() loads),
+  /// without loading it.
+  virtual bool compileObject(const JitRequest &R, std::string &Object,
+                             std::string &Why) = 0;
 };
 
 /// True when function \p F of \p C has no jumps and no fused loops: the
@@ -128,4 +141,4 @@ const std::vector<NativeSymbol> &nativeRuntimeSymbols();
 
 } // namespace fusevm
 
-#endif // FUSEVM_VM_NATIVE_H
+#endif // FUSEVM_JIT_NATIVE_H

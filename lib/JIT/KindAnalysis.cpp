@@ -1,0 +1,314 @@
+//===- KindAnalysis.cpp - What each stack entry and slot can hold ---------===//
+//
+// \file
+// A forward dataflow over kind masks (one bit per ValueKind) for every
+// stack entry and slot of every scope level, seeded by the entry's
+// specialisation (parameter kinds, or the exact kinds of a frame entered by
+// on-stack replacement) and by speculation on globals. The emitter reads
+// the masks to emit only the paths they allow.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+namespace fusevm::jit {
+
+/// Kinds num(v) can give for a v of kinds \p M.
+KindMask numOf(KindMask M) {
+  if (M == 0)
+    return 0; // unreachable so far (the analysis is still converging)
+  KindMask R = 0;
+  if (M & (MInt | MBool | MUndef | MStatus | MArr | MHash))
+    R |= MInt;
+  if (M & MFloat)
+    R |= MFloat;
+  if (M & MStr)
+    R |= MNum;
+  return R ? R : MNum;
+}
+
+KindMask arithMask(Opcode Op, KindMask A, KindMask B) {
+  KindMask NA = numOf(A), NB = numOf(B), R = 0;
+  if (!NA || !NB)
+    return 0;
+  if ((NA & MInt) && (NB & MInt))
+    R |= Op == Opcode::Pow ? MNum : MInt;
+  if ((NA | NB) & MFloat)
+    R |= MFloat;
+  return R;
+}
+
+KindMask builtinMask(uint16_t Id, const KindMask *Args) {
+  switch (Id) {
+  case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 15: case 23:
+    return MFloat;
+  case 7: case 8: case 9: case 10: case 11:
+    return numOf(Args[0]);
+  case 12: case 13:
+    return arithMask(Opcode::Add, Args[0], Args[1]);
+  case 14: case 18: case 19:
+    return MInt;
+  case 16: case 17: case 20: case 21: case 22: case 24: case 26:
+    return MStr;
+  case 25:
+    return MArr;
+  default:
+    return AnyKind;
+  }
+}
+
+/// The one number-like kind in \p M, as a mask, or 0.
+static KindMask speculable(KindMask M) {
+  return M == MInt || M == MFloat || M == MBool ? M : 0;
+}
+
+/// Speculation at op \p O unless it kept failing there (JitRequest).
+static bool mayGuard(const JitRequest &R, const XOp &O) {
+  for (uint32_t Ip : R.NoSpeculation)
+    if (Ip == O.Orig)
+      return false;
+  return true;
+}
+
+KindMask Lowerer::specVar(const XOp &O) const {
+  uint32_t N = O.I.A;
+  return N < Req.GlobalKinds.size() && mayGuard(Req, O)
+             ? speculable(Req.GlobalKinds[N])
+             : 0;
+}
+
+KindMask Lowerer::specElem(const XOp &O) const {
+  uint32_t N = O.I.A;
+  return N < Req.ElementKinds.size() && mayGuard(Req, O)
+             ? speculable(Req.ElementKinds[N])
+             : 0;
+}
+
+void Lowerer::transfer(const XOp &O, State &S) const {
+  const Instr &I = O.I;
+  auto pop = [&] {
+    KindMask M = S.Stack.back();
+    S.Stack.pop_back();
+    return M;
+  };
+  auto popN = [&](unsigned N) { S.Stack.resize(S.Stack.size() - N); };
+  auto push = [&](KindMask M) { S.Stack.push_back(M); };
+  auto slot = [&](uint16_t Sl) -> KindMask & {
+    return S.Slots[S.Level * NumSlots + Sl];
+  };
+  switch (I.Op) {
+  case Opcode::Nop: case Opcode::Jump: case Opcode::JumpIfTrueKeep:
+  case Opcode::JumpIfFalseKeep: case Opcode::DeclareArray:
+  case Opcode::DeclareHash:
+    break;
+  case Opcode::LoadInt: push(MInt); break;
+  case Opcode::LoadFloat: push(MFloat); break;
+  case Opcode::LoadConst: push(maskOf(Prog.Constants[I.A].K)); break;
+  case Opcode::LoadTrue: case Opcode::LoadFalse: push(MBool); break;
+  case Opcode::LoadUndef: push(MUndef); break;
+  case Opcode::Pop: case Opcode::SetVar: case Opcode::DeclareVar:
+  case Opcode::SetArray: case Opcode::ArrayPush: case Opcode::SetHash:
+  case Opcode::JumpIfTrue: case Opcode::JumpIfFalse: case Opcode::ReturnValue:
+  case Opcode::SetStatus:
+    pop();
+    break;
+  case Opcode::Dup: push(S.Stack.back()); break;
+  case Opcode::Dup2: {
+    KindMask A = S.Stack[S.Stack.size() - 2], Bm = S.Stack.back();
+    push(A);
+    push(Bm);
+    break;
+  }
+  case Opcode::Swap:
+    std::swap(S.Stack[S.Stack.size() - 1], S.Stack[S.Stack.size() - 2]);
+    break;
+  case Opcode::Rot: { // a b c -> b c a
+    size_t N = S.Stack.size();
+    KindMask A = S.Stack[N - 3];
+    S.Stack[N - 3] = S.Stack[N - 2];
+    S.Stack[N - 2] = S.Stack[N - 1];
+    S.Stack[N - 1] = A;
+    break;
+  }
+  case Opcode::GetVar: {
+    KindMask Sp = S.Level == 0 ? specVar(O) : 0;
+    push(Sp ? Sp : AnyKind);
+    break;
+  }
+  case Opcode::ArrayPop: case Opcode::ArrayShift:
+    push(AnyKind);
+    break;
+  case Opcode::GetSlot: push(slot(I.A)); break;
+  case Opcode::SetSlot: slot(I.A) = pop(); break;
+  case Opcode::ArrayGet: {
+    KindMask Sp = S.Level == 0 ? specElem(O) : 0;
+    pop();
+    push(Sp ? Sp : AnyKind);
+    break;
+  }
+  case Opcode::SlotArrayGet: case Opcode::HashGet: case Opcode::HashDelete:
+    pop();
+    push(AnyKind);
+    break;
+  case Opcode::SlotArraySet:
+    popN(2);
+    slot(I.A) |= MArr;
+    break;
+  case Opcode::ArraySet: case Opcode::HashSet: popN(2); break;
+  case Opcode::GetArray: case Opcode::HashKeys: case Opcode::HashValues:
+    push(MArr);
+    break;
+  case Opcode::ArrayLen: push(MInt); break;
+  case Opcode::MakeArray: popN(I.A); push(MArr); break;
+  case Opcode::GetHash: push(MHash); break;
+  case Opcode::HashExists: pop(); push(MBool); break;
+  case Opcode::MakeHash: popN(2u * I.A); push(MHash); break;
+  case Opcode::Add: case Opcode::Sub: case Opcode::Mul: case Opcode::Div:
+  case Opcode::Mod: case Opcode::Pow: {
+    KindMask Bm = pop(), A = pop();
+    push(arithMask(I.Op, A, Bm));
+    break;
+  }
+  case Opcode::Negate: case Opcode::Inc: case Opcode::Dec:
+    push(numOf(pop()));
+    break;
+  case Opcode::Concat: {
+    popN(2);
+    push(MStr);
+    // The in-place append (emitOp) may leave the slot the next op stores to
+    // undef for a moment.
+    size_t XI = size_t(&O - XOps.data());
+    if (XI + 1 < XOps.size() && XOps[XI + 1].I.Op == Opcode::SetSlot)
+      S.Slots[S.Level * NumSlots + XOps[XI + 1].I.A] |= MUndef;
+    break;
+  }
+  case Opcode::StringRepeat: popN(2); push(MStr); break;
+  case Opcode::StringLen: pop(); push(MInt); break;
+  case Opcode::NumEq: case Opcode::NumNe: case Opcode::NumLt:
+  case Opcode::NumGt: case Opcode::NumLe: case Opcode::NumGe:
+  case Opcode::StrEq: case Opcode::StrNe: case Opcode::StrLt:
+  case Opcode::StrGt: case Opcode::StrLe: case Opcode::StrGe:
+  case Opcode::LogAnd: case Opcode::LogOr:
+    popN(2);
+    push(MBool);
+    break;
+  case Opcode::Spaceship: case Opcode::StrCmp: case Opcode::BitAnd:
+  case Opcode::BitOr: case Opcode::BitXor: case Opcode::Shl: case Opcode::Shr:
+    popN(2);
+    push(MInt);
+    break;
+  case Opcode::LogNot: pop(); push(MBool); break;
+  case Opcode::BitNot: pop(); push(MInt); break;
+  case Opcode::Call: {
+    // A self-call whose arguments satisfy this specialisation's guards
+    // returns what this function returns (SelfRet, found by fixpoint).
+    KindMask Res = AnyKind;
+    if (Info.Callee[O.Orig] == FuncIdx) {
+      bool Within = true;
+      for (unsigned A = 0; A < I.U8; ++A) {
+        KindMask Pm = A < Req.ParamMasks.size() ? Req.ParamMasks[A] : AnyKind;
+        if (S.Stack[S.Stack.size() - I.U8 + A] & ~Pm)
+          Within = false;
+      }
+      if (Within)
+        Res = SelfRet;
+    }
+    popN(I.U8);
+    push(Res);
+    break;
+  }
+  case Opcode::Return: break;
+  case Opcode::PushFrame:
+    ++S.Level;
+    for (uint32_t Sl = 0; Sl < NumSlots; ++Sl)
+      S.Slots[S.Level * NumSlots + Sl] = MUndef;
+    break;
+  case Opcode::PopFrame:
+    --S.Level;
+    S.Stack.resize(Info.PopHeight[O.Orig]);
+    break;
+  case Opcode::Print: case Opcode::PrintLn: popN(I.U8); break;
+  case Opcode::ReadLine: push(MStr | MUndef); break;
+  case Opcode::Range: popN(2); push(MArr); break;
+  case Opcode::RangeStep: popN(3); push(MArr); break;
+  case Opcode::GetStatus: push(MStatus); break;
+  case Opcode::CallBuiltin: {
+    KindMask Args[3] = {AnyKind, AnyKind, AnyKind};
+    for (unsigned A = 0; A < I.U8 && A < 3; ++A)
+      Args[A] = S.Stack[S.Stack.size() - I.U8 + A];
+    popN(I.U8);
+    push(I.A < FirstHostBuiltin ? builtinMask(I.A, Args) : AnyKind);
+    break;
+  }
+  case Opcode::Extended: case Opcode::ExtendedWide: {
+    const ExtOpDecl *E = Prog.findExtOp(I.A);
+    popN(E->Pops);
+    for (unsigned K = 0; K < E->Pushes; ++K)
+      push(AnyKind);
+    break;
+  }
+  case Opcode::PreIncSlot: case Opcode::PreIncSlotVoid:
+  case Opcode::AddAssignSlotVoid: case Opcode::SlotLtIntJumpIfFalse:
+  case Opcode::SlotIncLtIntJumpBack: case Opcode::AccumSumLoop:
+  case Opcode::ConcatConstLoop: case Opcode::PushIntRangeLoop:
+    break; // expanded before analysis (expand())
+  }
+}
+
+void Lowerer::analyse(uint32_t Seed, const State &S0) {
+  In.assign(XOps.size(), State());
+  std::vector<uint32_t> Work;
+  auto flow = [&](uint32_t To, const State &S) {
+    State &Dst = In[To];
+    bool Changed = false;
+    if (!Dst.Reached) {
+      Dst = S;
+      Dst.Reached = true;
+      Changed = true;
+    } else {
+      for (size_t K = 0; K < S.Stack.size() && K < Dst.Stack.size(); ++K)
+        if ((Dst.Stack[K] | S.Stack[K]) != Dst.Stack[K]) {
+          Dst.Stack[K] |= S.Stack[K];
+          Changed = true;
+        }
+      for (size_t K = 0; K < S.Slots.size(); ++K)
+        if ((Dst.Slots[K] | S.Slots[K]) != Dst.Slots[K]) {
+          Dst.Slots[K] |= S.Slots[K];
+          Changed = true;
+        }
+    }
+    if (Changed)
+      Work.push_back(To);
+  };
+  flow(Seed, S0);
+  while (!Work.empty()) {
+    uint32_t At = Work.back();
+    Work.pop_back();
+    State S = In[At];
+    const XOp &O = XOps[At];
+    transfer(O, S);
+    Opcode Op = O.I.Op;
+    if (hasFlag(Op, OpBranch))
+      flow(O.T, S);
+    if (!hasFlag(Op, OpTerminator) && At + 1 < XOps.size())
+      flow(At + 1, S);
+  }
+}
+
+
+void Lowerer::heapPlaces() {
+  HeapStack.assign(StackSlots, false);
+  HeapSlot.assign(size_t(Levels) * NumSlots, false);
+  for (const State &S : In) {
+    if (!S.Reached)
+      continue;
+    for (size_t H = 0; H < S.Stack.size() && H < StackSlots; ++H)
+      if (S.Stack[H] & MHeap)
+        HeapStack[H] = true;
+    for (size_t I = 0; I < S.Slots.size(); ++I)
+      if (S.Slots[I] & MHeap)
+        HeapSlot[I] = true;
+  }
+}
+
+} // namespace fusevm::jit
