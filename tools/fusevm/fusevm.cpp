@@ -8,9 +8,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "fusevm/Bytecode/Fbc.h"
 #include "fusevm/Core/Diag.h"
+#include "fusevm/JIT/Events.h"
 #include "fusevm/JIT/JIT.h"
+#include "fusevm/Support/Program.h"
 #include "fusevm/VM/VM.h"
 
 #include "ToolSupport.h"
@@ -23,7 +24,21 @@
 using namespace fusevm;
 
 
-static void printStats(const RunStats &S) {
+/// --jit-log and the JIT keys of --stats, from the tiers' events.
+class ToolListener final : public JitEventListener {
+public:
+  bool Log = false;
+  JitStatsListener Counts;
+  void onJitEvent(const JitEvent &E) override {
+    Counts.onJitEvent(E);
+    if (Log) {
+      std::string Line = "fusevm: " + formatJitEvent(E) + "\n";
+      std::fwrite(Line.data(), 1, Line.size(), stderr);
+    }
+  }
+};
+
+static void printStats(const RunStats &S, const JitStatsListener &J) {
   std::fprintf(
       stderr,
       "{\"interp_ops\": %llu, \"llvm_compiles\": %llu, \"compile_ms\": %.3f, "
@@ -34,16 +49,17 @@ static void printStats(const RunStats &S) {
       "\"guard_failures\": 0, \"side_traces\": 0, \"traces_blacklisted\": 0, "
       "\"cache_hits\": 0, \"cache_misses\": 0, \"cache_stores\": 0, "
       "\"calls\": %llu, \"back_edges\": %llu, \"osr_entries\": %llu, "
-      "\"deopts\": %llu}\n",
+      "\"deopts\": %llu, \"recompiles\": %llu}\n",
       static_cast<unsigned long long>(S.InterpOps),
-      static_cast<unsigned long long>(S.LLVMCompiles), S.CompileMs,
-      static_cast<unsigned long long>(S.LinearCompiled),
-      static_cast<unsigned long long>(S.BlockCompiled),
+      static_cast<unsigned long long>(J.LLVMCompiles), J.CompileMs,
+      static_cast<unsigned long long>(J.LinearCompiled),
+      static_cast<unsigned long long>(J.BlockCompiled),
       static_cast<unsigned long long>(S.NativeCalls),
       static_cast<unsigned long long>(S.Calls),
       static_cast<unsigned long long>(S.BackEdges),
-      static_cast<unsigned long long>(S.OsrEntries),
-      static_cast<unsigned long long>(S.Deopts));
+      static_cast<unsigned long long>(J.OsrEntries),
+      static_cast<unsigned long long>(J.Deopts),
+      static_cast<unsigned long long>(J.Recompiles));
 }
 
 int main(int argc, char **argv) {
@@ -126,7 +142,6 @@ int main(int argc, char **argv) {
   std::unique_ptr<JitEngine> Engine;
   if (Jit != "off") {
     JitOptions JO;
-    JO.Log = JitLog;
     JO.DumpIR = Dump == "ir";
     JO.DumpAsm = Dump == "asm";
     // FUSEVM_JIT_DEBUG=1 / FUSEVM_JIT_PERF=1: let gdb / perf see JIT code.
@@ -142,6 +157,9 @@ int main(int argc, char **argv) {
     Opts.JitThreshold = Threshold;
     Opts.BackgroundCompile = !JitSync;
   }
+  ToolListener Listener;
+  Listener.Log = JitLog;
+  Opts.Listener = &Listener;
   Opts.CountOps = Stats;
   Opts.Args.assign(Rest.begin() + 1, Rest.end());
   if (!Opts.Args.empty() && Opts.Args[0] == "--")
@@ -162,7 +180,7 @@ int main(int argc, char **argv) {
     std::fflush(stdout);
   }
   if (Stats)
-    printStats(R.Stats);
+    printStats(R.Stats, Listener.Counts);
   if (Engine) {
     // A background compile may still be running for a program that has
     // finished: leave without waiting for it (or running destructors that
