@@ -87,12 +87,21 @@ struct Optimizer::Pipeline {
   PassBuilder PB;
   ModulePassManager MPM;
 
-  Pipeline(TargetMachine *TM, unsigned Level) : PB(TM, tuning()) {
+  Pipeline(TargetMachine *TM, unsigned Level, bool Baseline)
+      : PB(TM, tuning()) {
     PB.registerModuleAnalyses(MAM);
     PB.registerCGSCCAnalyses(CGAM);
     PB.registerFunctionAnalyses(FAM);
     PB.registerLoopAnalyses(LAM);
     PB.crossRegisterProxies(LAM, FAM, CGAM, MAM);
+    if (Baseline) {
+      // The stack and slot allocas become SSA values: fewer loads and
+      // stores for instruction selection, for the price of one pass.
+      FunctionPassManager FPM;
+      FPM.addPass(SROAPass(SROAOptions::PreserveCFG));
+      MPM.addPass(createModuleToFunctionPassAdaptor(std::move(FPM)));
+      return;
+    }
     if (Level >= 3) {
       MPM = PB.buildPerModuleDefaultPipeline(OptimizationLevel::O3);
       return;
@@ -143,17 +152,18 @@ struct Optimizer::Pipeline {
   }
 };
 
-Optimizer::Optimizer(TargetMachine *TM, unsigned Level) : TM(TM), Level(Level) {}
+Optimizer::Optimizer(TargetMachine *TM, unsigned Level, bool Baseline)
+    : TM(TM), Level(Level), Baseline(Baseline) {}
 Optimizer::~Optimizer() = default;
 
 void Optimizer::run(Module &M) {
-  if (Level == 0)
+  if (Level == 0 && !Baseline)
     return;
   // LLVM's default O3 module pipeline keeps state between modules (its
   // inliner crashed on a second module): it is built afresh each time.
   // The short pipeline of O1/O2 is built once and reused.
-  if (!P || Level >= 3)
-    P = std::make_unique<Pipeline>(TM, Level);
+  if (!P || (Level >= 3 && !Baseline))
+    P = std::make_unique<Pipeline>(TM, Level, Baseline);
   P->run(M);
 }
 

@@ -42,7 +42,9 @@ std::string targetKey(const llvm::TargetMachine &TM, unsigned OptLevel);
 /// (setting a pipeline up costs ≈0.7 ms; a JIT compiles many modules).
 class Optimizer {
 public:
-  Optimizer(llvm::TargetMachine *TM, unsigned Level);
+  /// Level 0: no passes. \p Baseline: the one pass baseline compiles run
+  /// (allocas to SSA values), whatever \p Level.
+  Optimizer(llvm::TargetMachine *TM, unsigned Level, bool Baseline = false);
   ~Optimizer();
   void run(llvm::Module &M);
 
@@ -50,6 +52,7 @@ private:
   struct Pipeline;
   llvm::TargetMachine *TM;
   unsigned Level;
+  bool Baseline;
   std::unique_ptr<Pipeline> P;
 };
 

@@ -77,6 +77,7 @@ std::string unitPrefix(const JitRequest &R, const std::string &TargetKey) {
   std::string K = chunkKey(R) + TargetKey;
   put(K, R.Func);
   put(K, uint8_t(R.Linear));
+  put(K, uint8_t(R.Level));
   put(K, uint8_t(R.Budget));
   put(K, R.OsrIp);
   put(K, R.ParamMasks);
@@ -114,7 +115,7 @@ private:
   JitOptions Opts;
   std::unique_ptr<TargetMachine> TM;
   std::string TargetKey;
-  std::unique_ptr<Optimizer> Opt;
+  std::unique_ptr<Optimizer> Opt, Baseline;
   std::unique_ptr<LLJIT> J;
   /// Code this engine has loaded, by unit prefix.
   std::unordered_map<std::string, JitResult> Loaded;
@@ -133,6 +134,11 @@ Error OrcEngine::startCodeGen() {
   TM = std::move(*TMOr);
   TargetKey = jit::targetKey(*TM, Opts.OptLevel);
   Opt = std::make_unique<Optimizer>(TM.get(), Opts.OptLevel);
+  // FUSEVM_JIT_BASELINE=none: no pass at all in baseline compiles (for
+  // measuring; docs/jit.md).
+  const char *BaselinePasses = std::getenv("FUSEVM_JIT_BASELINE");
+  Baseline = std::make_unique<Optimizer>(
+      TM.get(), 0, !(BaselinePasses && std::string(BaselinePasses) == "none"));
   return Error::success();
 }
 
@@ -208,7 +214,13 @@ Expected<std::string> OrcEngine::generate(const JitRequest &R,
     return createStringError(inconvertibleErrorCode(),
                              "internal error: the lowering produced invalid "
                              "IR: " + BS.str());
-  Opt->run(M);
+  // Baseline: no IR optimisation, fast instruction selection and register
+  // allocation; optimised: the engine's level.
+  bool Base = R.Level == JitLevel::Baseline;
+  (Base ? Baseline : Opt)->run(M);
+  TM->setOptLevel(Base || Opts.OptLevel == 0 ? CodeGenOptLevel::None
+                  : Opts.OptLevel >= 3       ? CodeGenOptLevel::Aggressive
+                                             : CodeGenOptLevel::Default);
   double OptMs = Tick();
   if (Opts.DumpIR) {
     std::string S;
@@ -281,7 +293,7 @@ bool OrcEngine::compile(const JitRequest &R, JitResult &Out, std::string &Why) {
     return Fail(Res.takeError());
   Out = *Res;
   Out.Generated = true;
-  Out.OptLevel = Opts.OptLevel;
+  Out.OptLevel = R.Level == JitLevel::Baseline ? 0 : Opts.OptLevel;
   Out.Ms = msSince(T0);
   Loaded[Prefix] = Out;
   return true;

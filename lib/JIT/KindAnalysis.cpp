@@ -311,4 +311,25 @@ void Lowerer::heapPlaces() {
   }
 }
 
+std::vector<std::pair<uint32_t, std::vector<KindMask>>>
+Lowerer::callSiteKinds() {
+  State S0;
+  S0.Reached = true;
+  S0.Slots.assign(size_t(Levels) * NumSlots, MUndef);
+  for (unsigned K = 0; K < Def.Arity; ++K)
+    S0.Slots[K] = K < Req.ParamMasks.size() ? Req.ParamMasks[K] : AnyKind;
+  SelfRet = AnyKind;
+  analyse(0, S0);
+  std::vector<std::pair<uint32_t, std::vector<KindMask>>> Sites;
+  for (size_t X = 0; X < XOps.size(); ++X) {
+    const XOp &O = XOps[X];
+    if (O.I.Op != Opcode::Call || !In[X].Reached)
+      continue;
+    const std::vector<KindMask> &Stack = In[X].Stack;
+    Sites.push_back({Info.Callee[O.Orig],
+                     std::vector<KindMask>(Stack.end() - O.I.U8, Stack.end())});
+  }
+  return Sites;
+}
+
 } // namespace fusevm::jit

@@ -34,6 +34,12 @@ struct LoweredNames {
 LoweredNames lowerFunction(llvm::Module &M, const JitRequest &R,
                            const std::string &Prefix);
 
+/// The kinds of the arguments at every call function \p R.Func makes,
+/// under \p R's parameter kinds: (callee, a mask per argument). The
+/// ahead-of-time compiler's whole-program analysis is built on it.
+std::vector<std::pair<uint32_t, std::vector<KindMask>>>
+callSiteKinds(const JitRequest &R);
+
 } // namespace fusevm
 
 #endif // FUSEVM_LIB_JIT_LOWER_H

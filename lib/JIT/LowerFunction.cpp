@@ -85,11 +85,46 @@ void Lowerer::expand() {
   ScratchN = std::max<unsigned>(ScratchN, Def.Arity + 1u);
 }
 
-void Lowerer::deopt(uint32_t XI) {
-  // The frame as the interpreter would have it before this op: the stack
-  // here, the slots in the one block all deoptimisations of this function
-  // share (phis), which hands them to the interpreter.
-  for (uint32_t K = 0; K < Height; ++K)
+Value *Lowerer::countDown(uint32_t OrigIp) {
+  Value *Counts = IRB.CreateLoad(Ptr, ctxField(offsetof(NativeCtx, HotCounts)));
+  Value *At = IRB.CreateConstInBoundsGEP1_64(I32, Counts, OrigIp);
+  Value *Left = IRB.CreateSub(IRB.CreateLoad(I32, At), i32c(1));
+  IRB.CreateStore(Left, At);
+  return IRB.CreateICmpEQ(Left, i32c(0));
+}
+
+void Lowerer::backEdge(const XOp &O, uint32_t H) {
+  fuelCheck(O.Orig);
+  // Baseline code counts the iterations of each loop (outside scopes, where
+  // on-stack replacement can enter); at zero the tier manager is told, with
+  // the frame as it is at the loop header, and may answer that optimised
+  // code is ready to continue the loop: then this activation leaves for
+  // the interpreter there, which enters that code.
+  if (Req.Level != JitLevel::Baseline || Cur->Level != 0)
+    return;
+  uint32_t Head = XOps[O.T].Orig;
+  when(countDown(Head), [&] {
+    for (uint32_t Sl = 0; Sl < NumSlots; ++Sl)
+      spill({IRB.CreateLoad(I64, SlotP[Sl]), IRB.CreateLoad(I8, SlotK[Sl]),
+             AnyKind}, Sl);
+    for (uint32_t K = 0; K < H; ++K)
+      spill(stackAt(K), NumSlots + K);
+    Value *Leave = IRB.CreateCall(
+        helper("fvm_rt_tier_up", I8, {Ptr, I32, I32, Ptr, Ptr, I32}),
+        {CtxP, i32c(FuncIdx), i32c(Head), scratch(0), scratch(NumSlots),
+         i32c(H)});
+    when(IRB.CreateICmpNE(Leave, i8c(0)), [&] { deoptAt(Head, H); });
+  });
+}
+
+void Lowerer::deopt(uint32_t XI) { deoptAt(XOps[XI].Orig, Height); }
+
+void Lowerer::deoptAt(uint32_t OrigIp, uint32_t H) {
+  // The frame as the interpreter would have it before chunk op OrigIp,
+  // with H values on the stack: the stack here, the slots in the one block
+  // all deoptimisations of this function share (phis), which hands them to
+  // the interpreter.
+  for (uint32_t K = 0; K < H; ++K)
     spill(stackAt(K), NumSlots + K);
   if (!DeoptBB) {
     IRBuilder<>::InsertPointGuard Guard(IRB);
@@ -118,8 +153,8 @@ void Lowerer::deopt(uint32_t XI) {
     emitReturn(P, K);
   }
   BasicBlock *Here = IRB.GetInsertBlock();
-  DeoptIp->addIncoming(i32c(XOps[XI].Orig), Here);
-  DeoptHeight->addIncoming(i32c(Height), Here);
+  DeoptIp->addIncoming(i32c(OrigIp), Here);
+  DeoptHeight->addIncoming(i32c(H), Here);
   for (uint32_t Sl = 0; Sl < NumSlots; ++Sl) {
     DeoptSlots[Sl].first->addIncoming(IRB.CreateLoad(I64, SlotP[Sl]), Here);
     DeoptSlots[Sl].second->addIncoming(IRB.CreateLoad(I8, SlotK[Sl]), Here);
@@ -269,6 +304,18 @@ Function *Lowerer::emitFast(const std::string &Name) {
       IRB.CreateStore(i64c(0), SlotP[K]);
       IRB.CreateStore(kc(ValueKind::Undef), SlotK[K]);
     }
+  }
+  if (Req.Level == JitLevel::Baseline) {
+    // Count the call; at zero the tier manager may have this function
+    // compiled again, optimised.
+    when(countDown(Def.Entry), [&] {
+      for (unsigned K = 0; K < Arity; ++K)
+        spill({Fast->getArg(2 + 2 * K), Fast->getArg(3 + 2 * K), AnyKind}, K);
+      IRB.CreateCall(
+          helper("fvm_rt_tier_up", I8, {Ptr, I32, I32, Ptr, Ptr, I32}),
+          {CtxP, i32c(FuncIdx), i32c(Def.Entry), scratch(0),
+           ConstantPointerNull::get(cast<PointerType>(Ptr)), i32c(0)});
+    });
   }
   emitBody(0);
   return Fast;
@@ -459,6 +506,13 @@ LoweredNames lowerFunction(Module &M, const JitRequest &R,
     LO.emitOsr(N.Osr, Fast, Ret);
   }
   return N;
+}
+
+std::vector<std::pair<uint32_t, std::vector<KindMask>>>
+callSiteKinds(const JitRequest &R) {
+  LLVMContext Cx;
+  Module M("fusevm.analysis", Cx);
+  return jit::Lowerer(M, R).callSiteKinds();
 }
 
 } // namespace fusevm

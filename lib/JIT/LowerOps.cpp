@@ -16,6 +16,12 @@ using namespace llvm;
 
 namespace fusevm::jit {
 
+/// The stack pointer's name for llvm.read_register on the module's target.
+const char *Lowerer::stackRegister() const {
+  return llvm::StringRef(Mod.getTargetTriple()).starts_with("aarch64") ? "sp"
+                                                                      : "rsp";
+}
+
 /// Stack entries op \p O consumes (they are dead once its helper ran).
 static uint32_t consumed(const XOp &O, const Chunk &Prog) {
   const Instr &I = O.I;
@@ -236,11 +242,14 @@ void Lowerer::emitCall(const XOp &O) {
   // pointer into every compiled function.
   Function *RR = Intrinsic::getDeclaration(&Mod, Intrinsic::read_register, {I64});
   Value *Here = IRB.CreateCall(
-      RR, {MetadataAsValue::get(Cx, MDNode::get(Cx, MDString::get(Cx, "rsp")))});
+      RR, {MetadataAsValue::get(Cx, MDNode::get(Cx, MDString::get(Cx, stackRegister())))});
   Value *Limit = IRB.CreateLoad(I64, ctxField(offsetof(NativeCtx, StackLimit)));
   Value *StackOk = IRB.CreateICmpUGT(Here, Limit);
   Value *Target = nullptr, *HasCode = StackOk;
-  if (Callee == FuncIdx && FastFn) {
+  // A self-call goes straight to this function, except in baseline code,
+  // where it goes through the table so that optimised code, once swapped
+  // in, takes over the deeper calls of a recursion too.
+  if (Callee == FuncIdx && FastFn && Req.Level == JitLevel::Optimised) {
     Target = FastFn;
   } else {
     Value *Table = IRB.CreateLoad(Ptr, ctxField(offsetof(NativeCtx, FnTable)));
@@ -686,7 +695,7 @@ void Lowerer::emitOp(uint32_t XI) {
   case Opcode::BitNot: bitOp(1); break;
   case Opcode::Jump:
     if (O.T <= XI)
-      fuelCheck(O.Orig);
+      backEdge(O, Height);
     IRB.CreateBr(BB[O.T]);
     break;
   case Opcode::JumpIfTrue: case Opcode::JumpIfFalse:
@@ -697,12 +706,12 @@ void Lowerer::emitOp(uint32_t XI) {
     if (!OnTrue)
       T = IRB.CreateNot(T);
     BasicBlock *Taken = BB[O.T];
-    if (O.T <= XI && Req.Budget) {
+    if (O.T <= XI && (Req.Budget || Req.Level == JitLevel::Baseline)) {
       BasicBlock *Charge = block("backedge");
       BasicBlock *Fall = BB[XI + 1] ? BB[XI + 1] : block("fall");
       IRB.CreateCondBr(T, Charge, Fall);
       IRB.SetInsertPoint(Charge);
-      fuelCheck(O.Orig);
+      backEdge(O, Keep ? Height : Height - 1);
       IRB.CreateBr(Taken);
       if (!BB[XI + 1]) {
         IRB.SetInsertPoint(Fall);

@@ -92,6 +92,8 @@ public:
   Function *emitEntry(const std::string &Name, Function *Fast);
   Function *emitOsr(const std::string &Name, Function *Fast, KindMask Ret);
   KindMask selfReturn() const { return SelfRet; }
+  /// See fusevm::callSiteKinds (Lower.h).
+  std::vector<std::pair<uint32_t, std::vector<KindMask>>> callSiteKinds();
 
 private:
   //===-- Step 1: expansion (LowerFunction.cpp) ----------------------------===//
@@ -116,7 +118,17 @@ private:
   void emitOp(uint32_t XI);
   void emitReturn(Value *P, Value *K);
   void releaseFrame(uint32_t Live);
+  /// Hands the frame to the interpreter before op \p XI (deoptAt: before
+  /// chunk op \p OrigIp with \p H stack values).
   void deopt(uint32_t XI);
+  void deoptAt(uint32_t OrigIp, uint32_t H);
+  /// A backward branch of op \p O, with \p H values on the stack at its
+  /// target: charges the budget, and in baseline code counts toward
+  /// tiering up.
+  void backEdge(const XOp &O, uint32_t H);
+  const char *stackRegister() const;
+  /// Decrements NativeCtx::HotCounts[OrigIp]; true when it reached zero.
+  Value *countDown(uint32_t OrigIp);
   void emitArith(const XOp &O);
   void emitCompare(const XOp &O);
   void emitCall(const XOp &O);

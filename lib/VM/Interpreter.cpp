@@ -116,8 +116,18 @@ llvm::Error Interpreter::prepare() {
                        CPU_COUNT(&Cpus) > 1;
     Async = Auto && Opts.BackgroundCompile && SeveralCpus;
     RunId = Vm.Worker->newRun();
-    OsrState.assign(C.Ops.size(), OsrNone);
-    OsrCode.assign(C.Ops.size(), nullptr);
+    for (unsigned L = 0; L < 2; ++L) {
+      OsrState[L].assign(C.Ops.size(), OsrNone);
+      OsrCode[L].assign(C.Ops.size(), nullptr);
+    }
+    // Baseline code asks to be optimised after OptimiseThreshold more
+    // calls, or ten times as many loop iterations.
+    uint64_t T = std::max<uint32_t>(Opts.OptimiseThreshold, 1);
+    HotCounts.assign(C.Ops.size(), uint32_t(std::min<uint64_t>(10 * T, UINT32_MAX)));
+    for (const FunctionDef &D : C.Functions)
+      HotCounts[D.Entry] = uint32_t(T);
+    TierUpPoll = uint32_t(std::min<uint64_t>(T, 1024));
+    Ctx.HotCounts = HotCounts.data();
     OpDeopts.assign(C.Ops.size(), 0);
     // Loops wait longer than calls: a function whose loops run a few
     // iterations per call gets compiled once for its calls, not first for
@@ -146,7 +156,7 @@ llvm::Error Interpreter::run() {
   uint32_t Main = Info.Main;
   uint8_t S = NativeGuardFailed; // main runs in the interpreter
   if (JitOn && Opts.Mode != RunOptions::JitMode::Auto) {
-    tryCompile(Main, nullptr, -1, nullptr, nullptr, 0);
+    tryCompile(Main, nullptr, -1, nullptr, nullptr, 0, firstLevel());
     if (Native[Main].Entry) {
       ++Out.CallCounts[Main];
       S = Native[Main].Entry(&Ctx, nullptr, &Result);
@@ -194,18 +204,26 @@ llvm::Error Interpreter::run() {
 #define OP(Name) case Opcode::Name:
 #define IOP(Name) case internalOp(IOp_##Name):
 #endif
+/// The op about to be dispatched: counted (interp_ops), and recorded for
+/// the op-pair profile when one is asked for (RunOptions::Profile).
+#define COUNT_OP()                                                             \
+  do {                                                                         \
+    if constexpr (Counted) {                                                   \
+      ++NumOps;                                                                \
+      if (__builtin_expect(Prof != nullptr, 0))                                \
+        Prof->record(static_cast<uint8_t>(Ip->Op));                            \
+    }                                                                          \
+  } while (0)
 #define NEXT                                                                   \
   do {                                                                         \
     ++Ip;                                                                      \
-    if constexpr (Counted)                                                    \
-      ++NumOps;                                                                \
+    COUNT_OP();                                                                \
     DISPATCH();                                                                \
   } while (0)
 #define JUMP(Target)                                                           \
   do {                                                                         \
     Ip = (Target);                                                             \
-    if constexpr (Counted)                                                    \
-      ++NumOps;                                                                \
+    COUNT_OP();                                                                \
     DISPATCH();                                                                \
   } while (0)
 #define RAISE(E)                                                               \
@@ -240,8 +258,7 @@ llvm::Error Interpreter::run() {
 #define SKIP                                                                   \
   do {                                                                         \
     Ip += Ip->U8;                                                              \
-    if constexpr (Counted)                                                    \
-      ++NumOps;                                                                \
+    COUNT_OP();                                                                \
     DISPATCH();                                                                \
   } while (0)
 /// A taken branch to \p T: count backward edges and charge the budget.
@@ -420,6 +437,7 @@ bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result,
   Value *const Glob = Globals.data();
   const Instr *Ip = CodeBase + (At ? At->Ip : Funcs[Func].Entry);
   uint64_t NumOps = 0, NumCalls = 0;
+  OpProfile *const Prof = Opts.Profile;
   uint64_t Fuel = Ctx.Fuel;
   // This loop may run nested in a call from compiled code: its own frames
   // start at BaseFrames, and its first activation is call depth EntryDepth.
@@ -483,8 +501,7 @@ bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result,
   };
 #endif
 
-  if constexpr (Counted)
-    ++NumOps;
+  COUNT_OP();
   DISPATCH();
 #if !FUSEVM_COMPUTED_GOTO
 dispatch_switch:
@@ -944,8 +961,7 @@ do_return : {
   Ip = Fs.ret(Act, std::move(RetVal));
   ++Sp; // the result, where the arguments were
   SlotPtr = Fs.Slots.Mem + Act.CurSlots;
-  if constexpr (Counted)
-    ++NumOps;
+  COUNT_OP();
   DISPATCH();
 }
   OP(PushFrame) {
@@ -1201,18 +1217,22 @@ osr : {
   Value *Base = Fs.Stack.Mem + Act.StackBase;
   size_t StackLen = static_cast<size_t>(Sp - Base);
   maybePoll();
-  if (OsrState[At] == OsrNone) {
+  std::vector<uint8_t> &State = OsrState[unsigned(firstLevel())];
+  if (State[At] == OsrNone) {
     if (Act.CurSlots == Act.FrameSlots && Info.Depth[At] == 0) {
       Fs.StackTop = static_cast<size_t>(Sp - Fs.Stack.Mem);
-      tryCompile(Act.Func, nullptr, At, SlotPtr, Base, StackLen);
+      tryCompile(Act.Func, nullptr, At, SlotPtr, Base, StackLen, firstLevel());
     } else {
-      OsrState[At] = OsrRefused; // inside a scope: not an entry we make
+      State[At] = OsrRefused; // inside a scope: not an entry we make
     }
   }
-  if (OsrState[At] == OsrRefused || OsrState[At] == OsrPending)
+  if (State[At] == OsrRefused || State[At] == OsrPending)
     resetLoopCount(At); // back off; a pending compile is looked for again
                         // after as many iterations
-  NativeOsrFn Fn = OsrState[At] == OsrReady ? OsrCode[At] : nullptr;
+  // The best code with an entry here.
+  NativeOsrFn Fn = OsrState[1][At] == OsrReady   ? OsrCode[1][At]
+                   : OsrState[0][At] == OsrReady ? OsrCode[0][At]
+                                                 : nullptr;
   if (Fn && nativeStackOk()) {
     Fs.StackTop = static_cast<size_t>(Sp - Fs.Stack.Mem);
     Ctx.Fuel = Fuel;

@@ -62,7 +62,7 @@ private:
   bool loop(uint32_t Func, Value *Args, Value &Result, const Resume *At);
   bool runLoop(uint32_t Func, Value *Args, Value &Result,
                const Resume *At = nullptr) {
-    return Opts.CountOps || Opts.InstructionBudget
+    return Opts.CountOps || Opts.InstructionBudget || Opts.Profile
                ? loop<true>(Func, Args, Result, At)
                : loop<false>(Func, Args, Result, At);
   }
@@ -77,6 +77,8 @@ private:
     bool Failed = false;   ///< compiling it failed or was refused
     bool Compiled = false; ///< some code of it was installed
     bool Speculate = true; ///< on kinds read from globals (JitRequest)
+    bool OptTried = false; ///< an optimised compile for its calls was asked for
+    JitLevel EntryLevel = JitLevel::Baseline; ///< of Entry
     uint32_t InFlight = 0; ///< compiles submitted, not yet installed
     uint32_t Deopts = 0;
     uint32_t Gen = 0;      ///< bumped when its code is dropped
@@ -90,10 +92,26 @@ private:
   /// an on-stack replacement at \p OsrIp, to its frame) when the mode
   /// allows: now, or (auto) on the worker thread.
   void tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
-                  const Value *Slots, const Value *Stack, size_t StackLen);
-  JitRequest makeRequest(uint32_t F, const Value *Args, int64_t OsrIp,
-                         const Value *Slots, const Value *Stack,
+                  const Value *Slots, const Value *Stack, size_t StackLen,
+                  JitLevel Level);
+  /// The level a compile the interpreter asks for gets: auto starts at
+  /// the baseline (unless OptimiseThreshold is 0), the forced modes
+  /// optimise at once.
+  JitLevel firstLevel() const {
+    return Opts.Mode == RunOptions::JitMode::Auto && Opts.OptimiseThreshold
+               ? JitLevel::Baseline
+               : JitLevel::Optimised;
+  }
+  JitRequest makeRequest(uint32_t F, JitLevel Level, const Value *Args,
+                         int64_t OsrIp, const Value *Slots, const Value *Stack,
                          size_t StackLen);
+public:
+  /// Baseline code's counter ran out at \p Ip (a function entry when
+  /// \p Stack is null, else a loop header): ask for optimised code, install
+  /// what is ready; 1 when the activation should leave for it here.
+  uint8_t tierUp(uint32_t F, uint32_t Ip, Value *Slots, Value *Stack,
+                 uint32_t Height);
+private:
   void install(const JitDone &D);
   /// Installs what the worker finished, if anything.
   void pollCompiles();
@@ -123,8 +141,16 @@ private:
   std::shared_ptr<const RunCode> Shared; ///< what worker compiles read
   std::string ChunkKey; ///< JitRequest::ChunkKey, made once per run
   enum : uint8_t { OsrNone, OsrPending, OsrReady, OsrRefused };
-  std::vector<uint8_t> OsrState;    ///< per op (loop header)
-  std::vector<NativeOsrFn> OsrCode; ///< per op, when OsrReady
+  /// Per level (JitLevel) and op (loop header): entries for on-stack
+  /// replacement.
+  std::vector<uint8_t> OsrState[2];
+  std::vector<NativeOsrFn> OsrCode[2];
+  /// Per op: NativeCtx::HotCounts, baseline code's tier-up countdowns.
+  std::vector<uint32_t> HotCounts;
+  /// Counts between the later checks a baseline entry or loop makes.
+  uint32_t TierUpPoll = 1024;
+  /// The loop header tierUp told baseline code to leave at.
+  uint32_t TierUpIp = UINT32_MAX;
   std::vector<uint64_t> LoopTotals; ///< per op, counts reset by the trigger
   std::vector<uint32_t> OpDeopts;   ///< per op, deoptimisations there
   uint64_t CallTrigger = UINT64_MAX; ///< calls before a compile

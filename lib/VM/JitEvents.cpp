@@ -36,6 +36,7 @@ std::string formatJitEvent(const JitEvent &E) {
     if (!E.Generated)
       return S + "reusing this process's code for the same request";
     return S + "in " + Ms + " at -O" + std::to_string(E.OptLevel) +
+           (E.Level == JitLevel::Baseline ? " (baseline)" : "") +
            (E.Background ? " in the background" : "");
   }
   case JitEvent::Skipped:
@@ -43,7 +44,7 @@ std::string formatJitEvent(const JitEvent &E) {
   case JitEvent::Uncompiled:
     return "jit: left " + F + " uncompiled: " + E.Reason;
   case JitEvent::OsrEntry:
-    return "jit: " + F + " continues in native code at " + At();
+    return "jit: " + F + " ran native code entered mid-loop at " + At();
   case JitEvent::Deopt:
     return "jit: " + F + " deoptimised at " + At() + ": " + E.Reason;
   case JitEvent::Recompile:
@@ -58,6 +59,8 @@ void JitStatsListener::onJitEvent(const JitEvent &E) {
     if (E.Generated) {
       ++LLVMCompiles;
       CompileMs += E.Ms;
+      ++LevelCompiles[unsigned(E.Level)];
+      LevelMs[unsigned(E.Level)] += E.Ms;
     }
     ++(E.Linear ? LinearCompiled : BlockCompiled);
     break;

@@ -29,6 +29,7 @@ void JitWorker::submit(JitJob J) {
 JitDone JitWorker::compileNow(const JitJob &J) {
   JitDone D{J.Run, J.Gen, J.F, J.OsrIp};
   D.Linear = J.R.Linear;
+  D.Level = J.R.Level;
   D.Params = J.R.ParamMasks;
   std::lock_guard<std::mutex> L(EngineLock);
   D.Ok = J.Engine->compile(J.R, D.Res, D.Why);

@@ -48,6 +48,7 @@ struct JitDone {
   bool Ok = false;
   bool Background = false;
   bool Linear = false;              ///< the request's tier
+  JitLevel Level = JitLevel::Optimised; ///< and level
   std::vector<KindMask> Params;     ///< the request's parameter kinds
   JitResult Res;
   std::string Why;

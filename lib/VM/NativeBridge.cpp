@@ -37,7 +37,7 @@ uint8_t Interpreter::enterNative(uint32_t F, uint64_t Calls, Value *Args,
   NativeFn &N = Native[F];
   maybePoll();
   if (!N.Entry && !N.Tried && Calls >= CallTrigger)
-    tryCompile(F, Args, -1, nullptr, nullptr, 0);
+    tryCompile(F, Args, -1, nullptr, nullptr, 0, firstLevel());
   if (!N.Entry || !nativeStackOk())
     return NativeGuardFailed;
   return N.Entry(&Ctx, Args, Result);
@@ -166,6 +166,13 @@ uint8_t fvm_rt_call(NativeCtx *Ctx, uint32_t CallIp, Value *Args, Value *Out) {
 uint8_t fvm_rt_resume(NativeCtx *Ctx, uint32_t F, uint32_t Ip, Value *Slots,
                       Value *Stack, uint32_t Height, Value *Out) {
   return run(Ctx).resumeFrom(F, Ip, Slots, Stack, Height, Out);
+}
+/// Baseline code's counter at a function entry or loop header ran out
+/// (\p Slots, \p Stack: the frame there, borrowed). 1: leave for the
+/// interpreter at \p Ip (optimised code is ready to take over there).
+uint8_t fvm_rt_tier_up(NativeCtx *Ctx, uint32_t F, uint32_t Ip, Value *Slots,
+                       Value *Stack, uint32_t Height) {
+  return run(Ctx).tierUp(F, Ip, Slots, Stack, Height);
 }
 /// A compiled function whose entry guard failed runs in the interpreter.
 uint8_t fvm_rt_interp_call(NativeCtx *Ctx, uint32_t F, Value *Args,

@@ -42,6 +42,8 @@ uint8_t fvm_rt_print(NativeCtx *, uint32_t Newline, Value *Args, uint32_t N);
 uint8_t fvm_rt_readline(NativeCtx *, Value *Out);
 uint8_t fvm_rt_call(NativeCtx *, uint32_t F, Value *Args, Value *Out);
 uint8_t fvm_rt_interp_call(NativeCtx *, uint32_t F, Value *Args, Value *Out);
+uint8_t fvm_rt_tier_up(NativeCtx *, uint32_t F, uint32_t Ip, Value *Slots,
+                       Value *Stack, uint32_t Height);
 uint8_t fvm_rt_resume(NativeCtx *, uint32_t F, uint32_t Ip, Value *Slots,
                       Value *Stack, uint32_t Height, Value *Out);
 }
@@ -52,6 +54,6 @@ uint8_t fvm_rt_resume(NativeCtx *, uint32_t F, uint32_t Ip, Value *Slots,
   X(fvm_rt_strop) X(fvm_rt_global) X(fvm_rt_slot_array) X(fvm_rt_make)         \
   X(fvm_rt_range) X(fvm_rt_builtin) X(fvm_rt_host_builtin)                     \
   X(fvm_rt_extended) X(fvm_rt_print) X(fvm_rt_readline) X(fvm_rt_call)         \
-  X(fvm_rt_interp_call) X(fvm_rt_resume)
+  X(fvm_rt_interp_call) X(fvm_rt_resume) X(fvm_rt_tier_up)
 
 #endif // FUSEVM_LIB_VM_NATIVEHELPERS_H

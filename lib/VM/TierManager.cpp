@@ -32,6 +32,8 @@ void Interpreter::emit(JitEvent E) {
     if (E.Generated) {
       ++S.LLVMCompiles;
       S.CompileMs += E.Ms;
+      ++S.LevelCompiles[unsigned(E.Level)];
+      S.LevelMs[unsigned(E.Level)] += E.Ms;
     }
     ++(E.Linear ? S.LinearCompiled : S.BlockCompiled);
     break;
@@ -45,11 +47,13 @@ void Interpreter::emit(JitEvent E) {
     Opts.Listener->onJitEvent(E);
 }
 
-JitRequest Interpreter::makeRequest(uint32_t F, const Value *Args,
-                                    int64_t OsrIp, const Value *SlotVals,
+JitRequest Interpreter::makeRequest(uint32_t F, JitLevel Level,
+                                    const Value *Args, int64_t OsrIp,
+                                    const Value *SlotVals,
                                     const Value *StackVals, size_t StackLen) {
   NativeFn &N = Native[F];
   JitRequest R;
+  R.Level = Level;
   R.C = &C;
   R.Info = &Info;
   if (ChunkKey.empty()) {
@@ -104,20 +108,22 @@ JitRequest Interpreter::makeRequest(uint32_t F, const Value *Args,
 
 void Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
                              const Value *SlotVals, const Value *StackVals,
-                             size_t StackLen) {
+                             size_t StackLen, JitLevel Level) {
   NativeFn &N = Native[F];
-  // One attempt per function for its calls; an on-stack replacement may
-  // follow (an activation still running interpreted) unless compiling the
-  // function failed.
-  if (OsrIp < 0 ? N.Tried : N.Failed) {
+  unsigned L = unsigned(Level);
+  // One attempt per function and level for its calls; an on-stack
+  // replacement may follow (an activation still running interpreted)
+  // unless compiling the function failed.
+  bool &Tried = Level == JitLevel::Baseline ? N.Tried : N.OptTried;
+  if (OsrIp < 0 ? Tried : N.Failed) {
     if (OsrIp >= 0)
-      OsrState[size_t(OsrIp)] = OsrRefused;
+      OsrState[L][size_t(OsrIp)] = OsrRefused;
     return;
   }
   if (OsrIp < 0)
-    N.Tried = true;
+    Tried = true;
   else
-    OsrState[size_t(OsrIp)] = OsrPending;
+    OsrState[L][size_t(OsrIp)] = OsrPending;
   if (Opts.Mode == RunOptions::JitMode::Linear && !isLinearFunction(C, F)) {
     JitEvent E = event(JitEvent::Skipped, F);
     E.Reason = "has jumps (the linear tier takes only functions without jumps)";
@@ -126,7 +132,7 @@ void Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
     return;
   }
   JitJob J{RunId, N.Gen, F, OsrIp, nullptr, Opts.Jit,
-           makeRequest(F, Args, OsrIp, SlotVals, StackVals, StackLen)};
+           makeRequest(F, Level, Args, OsrIp, SlotVals, StackVals, StackLen)};
   ++N.InFlight;
   if (Async) {
     // auto: compile on the worker thread while this one keeps interpreting;
@@ -149,28 +155,33 @@ void Interpreter::install(const JitDone &D) {
   --N.InFlight;
   if (D.Gen != N.Gen)
     return; // made before its function's code was dropped
+  unsigned L = unsigned(D.Level);
   if (!D.Ok) {
     JitEvent E = event(JitEvent::Skipped, D.F);
     E.Reason = D.Why;
     emit(std::move(E));
     N.Failed = true;
     if (D.OsrIp >= 0)
-      OsrState[size_t(D.OsrIp)] = OsrRefused;
+      OsrState[L][size_t(D.OsrIp)] = OsrRefused;
     return;
   }
   N.Compiled = true;
-  if (!N.Entry) {
+  // Optimised code replaces baseline code for the calls that follow (and
+  // for baseline code's own calls: they go through the table).
+  if (D.Res.Entry && (!N.Entry || D.Level > N.EntryLevel)) {
     N.Entry = D.Res.Entry;
+    N.EntryLevel = D.Level;
     FnTable[D.F] = D.Res.Fast;
   }
   if (D.OsrIp >= 0) {
-    OsrCode[size_t(D.OsrIp)] = D.Res.Osr;
-    OsrState[size_t(D.OsrIp)] = OsrReady;
+    OsrCode[L][size_t(D.OsrIp)] = D.Res.Osr;
+    OsrState[L][size_t(D.OsrIp)] = OsrReady;
   }
   JitEvent E = event(JitEvent::Compiled, D.F,
                      D.OsrIp >= 0 ? uint32_t(D.OsrIp) : 0);
   const FunctionDef &Def = C.Functions[D.F];
   E.Linear = D.Linear;
+  E.Level = D.Level;
   E.OptLevel = D.Res.OptLevel;
   E.Ops = Def.End - Def.Entry;
   E.Params = D.Params;
@@ -179,6 +190,30 @@ void Interpreter::install(const JitDone &D) {
   E.Generated = D.Res.Generated;
   E.Ms = D.Res.Ms;
   emit(std::move(E));
+}
+
+uint8_t Interpreter::tierUp(uint32_t F, uint32_t Ip, Value *SlotVals,
+                            Value *StackVals, uint32_t Height) {
+  maybePoll();
+  HotCounts[Ip] = TierUpPoll; // look again after this many more
+  NativeFn &N = Native[F];
+  if (!StackVals) {
+    // A function entry: optimise the function for its calls.
+    if (!N.OptTried && !N.Failed)
+      tryCompile(F, SlotVals, -1, nullptr, nullptr, 0, JitLevel::Optimised);
+    return 0;
+  }
+  // A loop header: once optimised code with an entry here is ready, this
+  // activation leaves its baseline code for it (resumeFrom enters it).
+  uint8_t &State = OsrState[1][Ip];
+  if (State == OsrReady) {
+    TierUpIp = Ip;
+    return 1;
+  }
+  if (State == OsrNone && !N.Failed)
+    tryCompile(F, nullptr, Ip, SlotVals, StackVals, Height,
+               JitLevel::Optimised);
+  return 0;
 }
 
 void Interpreter::pollCompiles() {
@@ -226,6 +261,25 @@ std::string Interpreter::deoptReason(uint32_t Ip, const Value *SlotVals,
 uint8_t Interpreter::resumeFrom(uint32_t F, uint32_t Ip, Value *SlotVals,
                                 Value *StackVals, uint32_t Height,
                                 Value *Result) {
+  if (Ip == TierUpIp) {
+    // Baseline code left for optimised code at this loop header (tierUp):
+    // not a failed speculation.
+    TierUpIp = UINT32_MAX;
+    uint8_t S = OsrCode[1][Ip](&Ctx, SlotVals, StackVals, Result);
+    if (S != NativeGuardFailed) {
+      emit(event(JitEvent::OsrEntry, F, Ip));
+      return S;
+    }
+    Resume At{Ip, StackVals, Height}; // other kinds now: interpret
+    Value R;
+    if (!runLoop(F, SlotVals, R, &At)) {
+      Ctx.Err = static_cast<uint8_t>(ErrKind);
+      Ctx.ErrIp = static_cast<uint32_t>(ErrAt);
+      return NativeFailed;
+    }
+    new (Result) Value(std::move(R));
+    return NativeOk;
+  }
   JitEvent E = event(JitEvent::Deopt, F, Ip);
   E.Reason = deoptReason(Ip, SlotVals, StackVals, Height);
   NativeFn &N = Native[F];
@@ -252,12 +306,15 @@ uint8_t Interpreter::resumeFrom(uint32_t F, uint32_t Ip, Value *SlotVals,
     ++N.Gen;
     N.Entry = nullptr;
     FnTable[F] = nullptr;
+    N.OptTried = false;
+    N.EntryLevel = JitLevel::Baseline;
     const FunctionDef &D = C.Functions[F];
-    for (uint32_t K = D.Entry; K < D.End; ++K)
-      if (OsrState[K] == OsrReady) {
-        OsrState[K] = OsrNone;
-        OsrCode[K] = nullptr;
-      }
+    for (unsigned L = 0; L < 2; ++L)
+      for (uint32_t K = D.Entry; K < D.End; ++K)
+        if (OsrState[L][K] == OsrReady) {
+          OsrState[L][K] = OsrNone;
+          OsrCode[L][K] = nullptr;
+        }
   }
   Resume At{Ip, StackVals, Height};
   Value R;

@@ -279,7 +279,8 @@ struct Outcome {
 unsigned long long TotalCompiles = 0;
 
 Outcome runWith(const Chunk &C, JitEngine *Jit, RunOptions::JitMode Mode,
-                uint32_t Threshold, bool Background = false) {
+                uint32_t Threshold, bool Background = false,
+                uint32_t OptThreshold = 0) {
   VM Vm;
   RunOptions Opts;
   Outcome O;
@@ -288,6 +289,7 @@ Outcome runWith(const Chunk &C, JitEngine *Jit, RunOptions::JitMode Mode,
   Opts.Mode = Mode;
   Opts.JitThreshold = Threshold;
   Opts.BackgroundCompile = Background;
+  Opts.OptimiseThreshold = OptThreshold;
   Opts.CountOps = false;
   RunResult R;
   if (llvm::Error E = Vm.run(C, Opts, R))
@@ -339,12 +341,23 @@ int main(int argc, char **argv) {
     RunOptions::JitMode M;
     uint32_t Threshold;
     bool Background;
+    uint32_t OptThreshold; ///< 0: optimised at once
   } Modes[] = {
-      {"block -O2", Block.get(), RunOptions::JitMode::Block, 1, false},
-      {"linear -O0", Linear.get(), RunOptions::JitMode::Linear, 1, false},
-      {"auto threshold 1 -O0", Hot.get(), RunOptions::JitMode::Auto, 1, false},
+      {"block -O2", Block.get(), RunOptions::JitMode::Block, 1, false, 0},
+      {"linear -O0", Linear.get(), RunOptions::JitMode::Linear, 1, false, 0},
+      {"auto threshold 1 -O0", Hot.get(), RunOptions::JitMode::Auto, 1, false,
+       0},
       {"auto threshold 3 -O2, background compiles", Warm.get(),
-       RunOptions::JitMode::Auto, 3, true}};
+       RunOptions::JitMode::Auto, 3, true, 0},
+      // The two levels: baseline code only; and baseline code swapped for
+      // optimised code as soon as it is hot (calls and loops mid-run), on
+      // this thread and in the background.
+      {"auto threshold 1, baseline only", Warm.get(), RunOptions::JitMode::Auto,
+       1, false, 4000000000u},
+      {"auto threshold 1, optimised after 2", Warm.get(),
+       RunOptions::JitMode::Auto, 1, false, 2},
+      {"auto threshold 2, optimised after 3, background compiles", Warm.get(),
+       RunOptions::JitMode::Auto, 2, true, 3}};
   Gen G(Seed);
   unsigned Errors = 0;
   for (unsigned P = 0; P < Programs; ++P) {
@@ -367,7 +380,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     for (const Mode &M : Modes) {
-      Outcome Got = runWith(*C, M.Jit, M.M, M.Threshold, M.Background);
+      Outcome Got =
+          runWith(*C, M.Jit, M.M, M.Threshold, M.Background, M.OptThreshold);
       if (!(Got == Want)) {
         std::fprintf(stderr,
                      "jit-diff-fuzz: program %u (seed %llu) differs under %s\n"

@@ -16,10 +16,12 @@
 
 #include "ToolSupport.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <malloc.h>
 
 using namespace fusevm;
 
@@ -49,7 +51,9 @@ static void printStats(const RunStats &S, const JitStatsListener &J) {
       "\"guard_failures\": 0, \"side_traces\": 0, \"traces_blacklisted\": 0, "
       "\"cache_hits\": 0, \"cache_misses\": 0, \"cache_stores\": 0, "
       "\"calls\": %llu, \"back_edges\": %llu, \"osr_entries\": %llu, "
-      "\"deopts\": %llu, \"recompiles\": %llu}\n",
+      "\"deopts\": %llu, \"recompiles\": %llu, "
+      "\"baseline_compiles\": %llu, \"baseline_ms\": %.3f, "
+      "\"optimised_compiles\": %llu, \"optimised_ms\": %.3f}\n",
       static_cast<unsigned long long>(S.InterpOps),
       static_cast<unsigned long long>(J.LLVMCompiles), J.CompileMs,
       static_cast<unsigned long long>(J.LinearCompiled),
@@ -59,10 +63,58 @@ static void printStats(const RunStats &S, const JitStatsListener &J) {
       static_cast<unsigned long long>(S.BackEdges),
       static_cast<unsigned long long>(J.OsrEntries),
       static_cast<unsigned long long>(J.Deopts),
-      static_cast<unsigned long long>(J.Recompiles));
+      static_cast<unsigned long long>(J.Recompiles),
+      static_cast<unsigned long long>(J.LevelCompiles[0]), J.LevelMs[0],
+      static_cast<unsigned long long>(J.LevelCompiles[1]), J.LevelMs[1]);
+}
+
+/// --profile-ops: {"ops": {OP: n}, "pairs": [[A, B, n], ...]} (pairs by
+/// count, descending).
+static int writeProfile(const OpProfile &P, const std::string &Path) {
+  std::string J = "{\"ops\": {";
+  bool First = true;
+  for (unsigned Op = 0; Op < NumOpcodes; ++Op)
+    if (P.Ops[Op]) {
+      J += (First ? "\"" : ", \"") +
+           std::string(mnemonic(static_cast<Opcode>(Op))) +
+           "\": " + std::to_string(P.Ops[Op]);
+      First = false;
+    }
+  J += "}, \"pairs\": [";
+  std::vector<std::pair<uint64_t, unsigned>> Pairs;
+  for (unsigned I = 0; I < NumOpcodes * 256; ++I)
+    if (P.Pairs[I])
+      Pairs.push_back({P.Pairs[I], I});
+  std::sort(Pairs.rbegin(), Pairs.rend());
+  First = true;
+  for (auto [N, I] : Pairs) {
+    J += std::string(First ? "" : ", ") + "[\"" +
+         std::string(mnemonic(static_cast<Opcode>(I / 256))) + "\", \"" +
+         std::string(mnemonic(static_cast<Opcode>(I % 256))) + "\", " +
+         std::to_string(N) + "]";
+    First = false;
+  }
+  J += "]}\n";
+  if (Path == "-") {
+    std::fwrite(J.data(), 1, J.size(), stderr);
+    return 0;
+  }
+  if (llvm::Error E = writeFileAtomic(Path, J))
+    return reportError(std::move(E), "fusevm");
+  return 0;
+}
+
+/// Programs that build and drop arrays, strings and hashes in a loop would
+/// otherwise make glibc hand the top of the heap back to the kernel and
+/// take it again on every iteration (two brk calls per fresh array).
+static void tuneAllocator() {
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TOP_PAD, 4 << 20);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
 }
 
 int main(int argc, char **argv) {
+  tuneAllocator();
   CLI::App App{"fusevm - run fusevm bytecode (.fasm text or .fbc binary)", "fusevm"};
   tools::setupApp(App, "fusevm",
       "Usage: fusevm [options] PROGRAM [--] [ARGS...]\n"
@@ -90,6 +142,14 @@ int main(int argc, char **argv) {
                  "that many iterations of one of its loops (default 1000)")
       ->check(CLI::Range(1u, 4000000000u))
       ->type_name("N");
+  uint32_t OptThreshold = RunOptions().OptimiseThreshold;
+  App.add_option("--jit-opt-threshold", OptThreshold,
+                 "auto: more calls of a function in its baseline code (or "
+                 "10x that many iterations of one of its loops) before it is "
+                 "compiled again, optimised; 0: optimise at once (default "
+                 "10000)")
+      ->check(CLI::Range(0u, 400000000u))
+      ->type_name("N");
   App.add_flag("--jit-sync", JitSync,
                "auto: compile on the interpreter's thread and wait, instead "
                "of in the background (deterministic; for tests)");
@@ -107,6 +167,13 @@ int main(int argc, char **argv) {
       ->type_name("N");
   App.add_flag("--stats", Stats,
                "At exit, print one JSON object of counters on stderr");
+  std::string ProfileOps;
+  App.add_option("--profile-ops", ProfileOps,
+                 "Count how often each op, and each op right after another, "
+                 "runs in the interpreter (plain ops: no superinstructions, "
+                 "no JIT) and write the counts as JSON to FILE (- for stderr)"
+                 "; see docs/interpreter.md")
+      ->type_name("FILE");
   App.add_flag("--print-result", PrintResult,
                "Print to_str of main's result and a newline at the end");
   if (int Code = tools::parseArgs(App, "fusevm", argc, argv); Code >= 0)
@@ -155,7 +222,15 @@ int main(int argc, char **argv) {
                 : Jit == "block" ? RunOptions::JitMode::Block
                                  : RunOptions::JitMode::Auto;
     Opts.JitThreshold = Threshold;
+    Opts.OptimiseThreshold = OptThreshold;
     Opts.BackgroundCompile = !JitSync;
+  }
+  OpProfile Profile;
+  if (!ProfileOps.empty()) {
+    // The plain ops as written, in the interpreter only.
+    Opts.Profile = &Profile;
+    Opts.Superinstructions = false;
+    Opts.Jit = nullptr;
   }
   ToolListener Listener;
   Listener.Log = JitLog;
@@ -181,6 +256,9 @@ int main(int argc, char **argv) {
   }
   if (Stats)
     printStats(R.Stats, Listener.Counts);
+  if (!ProfileOps.empty())
+    if (int Bad = writeProfile(Profile, ProfileOps))
+      return Bad;
   if (Engine) {
     // A background compile may still be running for a program that has
     // finished: leave without waiting for it (or running destructors that

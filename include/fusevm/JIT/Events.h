@@ -35,7 +35,8 @@ struct JitEvent {
     Compiled,   ///< native code for a function was installed
     Skipped,    ///< a function the tiers will not compile (Reason)
     Uncompiled, ///< end of run: a function that got no native code (Reason)
-    OsrEntry,   ///< a running loop continued in native code at Ip
+    OsrEntry,   ///< a running loop continued in native code at Ip (reported
+                ///< when that code returns)
     Deopt,      ///< compiled code handed its activation back at Ip (Reason)
     Recompile,  ///< code dropped; the next compile speculates less (Reason)
   } K = Compiled;
@@ -47,6 +48,7 @@ struct JitEvent {
 
   // Compiled:
   bool Linear = false;   ///< linear tier, else block tier
+  JitLevel Level = JitLevel::Optimised;
   unsigned OptLevel = 0; ///< LLVM optimisation level
   uint32_t Ops = 0;      ///< the function's ops
   std::vector<KindMask> Params; ///< parameter kinds specialised to
@@ -69,6 +71,9 @@ std::string formatJitEvent(const JitEvent &E);
 class JitStatsListener : public JitEventListener {
 public:
   uint64_t LLVMCompiles = 0, LinearCompiled = 0, BlockCompiled = 0;
+  /// Compiles by level (JitLevel) and their time.
+  uint64_t LevelCompiles[2] = {};
+  double LevelMs[2] = {};
   uint64_t OsrEntries = 0, Deopts = 0, Recompiles = 0;
   double CompileMs = 0;
   void onJitEvent(const JitEvent &E) override;

@@ -48,7 +48,16 @@ struct NativeCtx {
   uint64_t MaxStr;       ///< string length limit (isa.md §5, or lower)
   uint64_t MaxArr;       ///< array length limit
   void *Run;             ///< the interpreter run (helpers' back pointer)
+  /// Per op: baseline code's countdown to its next tier-up check, at
+  /// function entries and loop headers (fvm_rt_tier_up).
+  uint32_t *HotCounts;
 };
+
+/// How much a compile optimises (docs/jit.md "Two levels"): a baseline
+/// compile is cheap (no IR optimisation, fast instruction selection) and
+/// counts its calls and loop iterations, so that code that stays hot is
+/// compiled again, optimised, and swapped in.
+enum class JitLevel : uint8_t { Baseline, Optimised };
 
 /// Where compiled code finds an array's elements: the ArrayObj's Items
 /// vector is {begin, end, capacity} pointers from this offset (libstdc++'s
@@ -86,6 +95,7 @@ struct JitRequest {
   /// exact kinds of the frame's slots and stack there.
   int64_t OsrIp = -1;
   std::vector<ValueKind> OsrSlots, OsrStack;
+  JitLevel Level = JitLevel::Optimised;
   bool Linear = false;     ///< the linear tier (a function without jumps)
   bool Budget = false;     ///< charge NativeCtx::Fuel like the interpreter
   /// Ops (by index) whose speculation keeps failing: no guard there.

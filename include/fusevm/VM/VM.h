@@ -72,6 +72,23 @@ private:
 using BuiltinFn = std::function<Value(HostCall &)>;
 using ExtOpFn = std::function<void(HostCall &)>;
 
+/// How often each op ran, and each op right after another (the op-pair
+/// profile superinstructions are chosen from; `fusevm --profile-ops`).
+/// Counts are by opcode over the ops dispatched, in order, whatever
+/// activation they belong to. Profile with RunOptions::Superinstructions
+/// off to count the plain ops as written.
+struct OpProfile {
+  std::vector<uint64_t> Ops = std::vector<uint64_t>(256);
+  std::vector<uint64_t> Pairs = std::vector<uint64_t>(256 * 256); ///< [A * 256 + B]
+  unsigned Last = 256; ///< the op dispatched last (256: none yet)
+  void record(uint8_t Op) {
+    ++Ops[Op];
+    if (Last < 256)
+      ++Pairs[Last * 256 + Op];
+    Last = Op;
+  }
+};
+
 struct RunOptions {
   /// The global ARGV.
   std::vector<std::string> Args;
@@ -100,11 +117,18 @@ struct RunOptions {
   /// Auto: calls of a function, or iterations of one of its loops (then
   /// entered mid-function by on-stack replacement), before it is compiled.
   uint32_t JitThreshold = 1000;
+  /// auto: code is first compiled at the baseline level (cheap to make);
+  /// a function whose baseline code runs this many more calls, or one of
+  /// its loops ten times as many iterations, is compiled again, optimised,
+  /// and swapped in. 0: compile optimised at once.
+  uint32_t OptimiseThreshold = 10000;
   /// auto: compile on a background thread while the interpreter carries
   /// on, so a short run never waits for LLVM (off: compile and wait, which
   /// makes what gets compiled when deterministic). Only when the process
   /// may use more than one CPU.
   bool BackgroundCompile = true;
+  /// Records the op-pair profile here (counts ops like CountOps).
+  OpProfile *Profile = nullptr;
   /// Receives every JIT event of the run (compiles, refusals, OSR entries,
   /// deoptimisations; include/fusevm/JIT/Events.h), on this thread.
   JitEventListener *Listener = nullptr;
@@ -126,6 +150,9 @@ struct RunStats {
   uint64_t NativeCalls = 0;    ///< entries into compiled functions
   uint64_t OsrEntries = 0;     ///< loops entered mid-function in native code
   uint64_t Deopts = 0;         ///< failed speculations resumed by the interpreter
+  /// LLVM code generation runs by level (JitLevel), and their time.
+  uint64_t LevelCompiles[2] = {};
+  double LevelMs[2] = {};
 };
 
 struct RunResult {

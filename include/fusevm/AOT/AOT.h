@@ -1,0 +1,43 @@
+//===- fusevm/AOT/AOT.h - Ahead-of-time compilation ---------------*- C++ -*-===//
+//
+// \file
+// `fusevmc --emit=llvm|obj`: every function of a verified chunk through the
+// one lowering and the JIT's code generation, with kinds from a
+// whole-program analysis instead of a run's profile; the object carries the
+// chunk and exports fusevm_aot_entry (AotImage.h). No LLVM header here.
+//
+//===----------------------------------------------------------------------===//
+#ifndef FUSEVM_AOT_AOT_H
+#define FUSEVM_AOT_AOT_H
+
+#include "fusevm/Core/Chunk.h"
+#include "fusevm/JIT/Native.h"
+#include "fusevm/Verify/Verifier.h"
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace fusevm {
+
+struct AotOptions {
+  unsigned OptLevel = 2;
+  std::string Triple; ///< empty: this machine
+  std::string CPU;    ///< empty: this machine's (with its features)
+};
+
+enum class AotOutput { LLVM, Object };
+
+/// LLVM IR text (AotOutput::LLVM) or a relocatable object file for \p C.
+llvm::Expected<std::string> compileAot(const Chunk &C, const VerifyInfo &Info,
+                                       const AotOptions &O, AotOutput Kind);
+
+/// Parameter kinds of each function from the arguments at its call sites,
+/// over the whole program (a fixpoint; a function called with one number
+/// kind everywhere gets it, guarded; else AnyKind).
+std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
+                                                          const VerifyInfo &Info);
+
+} // namespace fusevm
+
+#endif // FUSEVM_AOT_AOT_H

@@ -1,0 +1,189 @@
+//===- AotCompiler.cpp - fusevmc --emit=llvm|obj --------------------------===//
+//
+// \file
+// Every function of the chunk goes through the one lowering (lib/JIT) into
+// one module, specialised to the parameter kinds a whole-program analysis
+// finds (guarded at entry; the interpreter takes a call with other kinds)
+// and without speculation on globals (no run to take a snapshot from), so
+// any verified program compiles. Then the module gets what the runtime
+// library needs to run it (AotImage.h): the chunk as .fbc bytes, the table
+// of compiled functions, the image, and fusevm_aot_entry, the one symbol
+// it exports. The compiled functions are internal: their names cannot
+// clash with anything the object is linked with.
+//
+//===----------------------------------------------------------------------===//
+
+#include "fusevm/AOT/AOT.h"
+
+#include "fusevm/AOT/AotImage.h"
+#include "fusevm/Bytecode/Fbc.h"
+#include "fusevm/Config.h"
+
+#include "../JIT/CodeGen.h"
+#include "../JIT/Lower.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+
+extern "C" {
+void LLVMInitializeAArch64TargetInfo();
+void LLVMInitializeAArch64Target();
+void LLVMInitializeAArch64TargetMC();
+void LLVMInitializeAArch64AsmPrinter();
+}
+
+using namespace llvm;
+
+namespace fusevm {
+
+std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
+                                                          const VerifyInfo &Info) {
+  size_t N = C.Functions.size();
+  // Union of the argument kinds at every call site, from "never called"
+  // (0) upwards, until nothing changes. main takes no parameters.
+  std::vector<std::vector<KindMask>> Seen(N), Params(N);
+  for (size_t F = 0; F < N; ++F)
+    Seen[F].assign(C.Functions[F].Arity, 0);
+  auto specialised = [](KindMask M) {
+    return M == maskOf(ValueKind::Int) || M == maskOf(ValueKind::Float)
+               ? M
+               : AnyKind;
+  };
+  for (int Round = 0; Round < 8; ++Round) {
+    for (size_t F = 0; F < N; ++F) {
+      Params[F].resize(Seen[F].size());
+      for (size_t A = 0; A < Seen[F].size(); ++A)
+        Params[F][A] = specialised(Seen[F][A]);
+    }
+    bool Changed = false;
+    for (size_t F = 0; F < N; ++F) {
+      JitRequest R;
+      R.C = &C;
+      R.Info = &Info;
+      R.Func = uint32_t(F);
+      R.ParamMasks = Params[F];
+      for (auto &[Callee, Args] : callSiteKinds(R))
+        for (size_t A = 0; A < Args.size() && A < Seen[Callee].size(); ++A)
+          if ((Seen[Callee][A] | Args[A]) != Seen[Callee][A]) {
+            Seen[Callee][A] |= Args[A];
+            Changed = true;
+          }
+    }
+    if (!Changed)
+      break;
+  }
+  return Params;
+}
+
+namespace {
+
+Constant *bytes(LLVMContext &Cx, Module &M, StringRef Data, const Twine &Name) {
+  Constant *Init = ConstantDataArray::getRaw(Data, Data.size(),
+                                             Type::getInt8Ty(Cx));
+  auto *G = new GlobalVariable(M, Init->getType(), true,
+                               GlobalValue::PrivateLinkage, Init, Name);
+  G->setAlignment(Align(8));
+  return G;
+}
+
+} // namespace
+
+Expected<std::string> compileAot(const Chunk &C, const VerifyInfo &Info,
+                                 const AotOptions &O, AotOutput Kind) {
+  static std::once_flag Once;
+  std::call_once(Once, [] {
+    // This machine, and AArch64 for cross-compiling.
+    jit::initializeTargets();
+    LLVMInitializeAArch64TargetInfo();
+    LLVMInitializeAArch64Target();
+    LLVMInitializeAArch64TargetMC();
+    LLVMInitializeAArch64AsmPrinter();
+  });
+  jit::TargetOptions TO;
+  TO.Triple = O.Triple;
+  TO.CPU = O.CPU;
+  TO.OptLevel = O.OptLevel;
+  auto TMOr = jit::createTargetMachine(TO);
+  if (!TMOr)
+    return TMOr.takeError();
+  TargetMachine &TM = **TMOr;
+
+  LLVMContext Cx;
+  Module M("fusevm.aot." + C.SourceName, Cx);
+  M.setDataLayout(TM.createDataLayout());
+  M.setTargetTriple(TM.getTargetTriple().str());
+  std::vector<std::vector<KindMask>> Params = wholeProgramParamKinds(C, Info);
+  uint64_t Hash = C.opHash();
+  std::string Key(reinterpret_cast<const char *>(&Hash), sizeof Hash);
+  Key += C.contentDigest();
+
+  Type *Ptr = PointerType::getUnqual(Cx);
+  Type *I32 = Type::getInt32Ty(Cx), *I64 = Type::getInt64Ty(Cx);
+  StructType *FnTy = StructType::get(Cx, {Ptr, Ptr});
+  std::vector<Constant *> Table;
+  for (uint32_t F = 0; F < C.Functions.size(); ++F) {
+    JitRequest R;
+    R.C = &C;
+    R.Info = &Info;
+    R.ChunkKey = Key;
+    R.Func = F;
+    R.ParamMasks = Params[F];
+    R.Level = JitLevel::Optimised;
+    LoweredNames N = lowerFunction(M, R, "fvm.aot.f" + std::to_string(F));
+    Function *Entry = M.getFunction(N.Entry), *Fast = M.getFunction(N.Fast);
+    Entry->setLinkage(GlobalValue::InternalLinkage);
+    Fast->setLinkage(GlobalValue::InternalLinkage);
+    Table.push_back(ConstantStruct::get(FnTy, {Entry, Fast}));
+  }
+  std::string Broken;
+  raw_string_ostream BS(Broken);
+  if (verifyModule(M, &BS))
+    return createStringError(inconvertibleErrorCode(),
+                             "internal error: the lowering produced invalid "
+                             "IR: " + BS.str());
+
+  // The image (AotImage.h) and the one exported symbol.
+  ArrayType *TableTy = ArrayType::get(FnTy, Table.size());
+  auto *TableG = new GlobalVariable(M, TableTy, true, GlobalValue::PrivateLinkage,
+                                    ConstantArray::get(TableTy, Table),
+                                    "fusevm.aot.functions");
+  std::string Fbc = writeFbc(C);
+  StructType *ImageTy = StructType::get(
+      Cx, {I32, I32, I32, I32, Ptr, Ptr, I64, Ptr});
+  auto *Image = new GlobalVariable(
+      M, ImageTy, true, GlobalValue::PrivateLinkage,
+      ConstantStruct::get(
+          ImageTy,
+          {ConstantInt::get(I32, FUSEVM_AOT_MAGIC),
+           ConstantInt::get(I32, FUSEVM_AOT_ABI),
+           ConstantInt::get(I32, FormatVersion),
+           ConstantInt::get(I32, Table.size()),
+           bytes(Cx, M, StringRef(FUSEVM_VERSION_STRING, sizeof FUSEVM_VERSION_STRING),
+                 "fusevm.aot.version"),
+           bytes(Cx, M, Fbc, "fusevm.aot.chunk"),
+           ConstantInt::get(I64, Fbc.size()), TableG}),
+      "fusevm.aot.image");
+  FunctionCallee Run = M.getOrInsertFunction(
+      "fusevm_aot_run", FunctionType::get(I32, {Ptr, I32, Ptr}, false));
+  Function *EntryFn = Function::Create(FunctionType::get(I32, {I32, Ptr}, false),
+                                       GlobalValue::ExternalLinkage,
+                                       "fusevm_aot_entry", M);
+  IRBuilder<> B(BasicBlock::Create(Cx, "entry", EntryFn));
+  B.CreateRet(B.CreateCall(Run, {Image, EntryFn->getArg(0), EntryFn->getArg(1)}));
+
+  jit::Optimizer(&TM, O.OptLevel).run(M);
+  if (Kind == AotOutput::LLVM) {
+    std::string S;
+    raw_string_ostream OS(S);
+    M.print(OS, nullptr);
+    return OS.str();
+  }
+  return jit::emitObject(M, TM);
+}
+
+} // namespace fusevm
