@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  cmake ninja-build g++ lld ccache python3 python3-psutil
+  cmake ninja-build g++ lld ccache python3 python3-psutil pkg-config dpkg-dev
   llvm-19-dev llvm-19-tools libzstd-dev
   libcereal-dev libcli11-dev libsqlite3-dev libgtest-dev
   lua5.4 luajit hyperfine time gcc util-linux gnuplot-nox   # benchmark peers

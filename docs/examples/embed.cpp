@@ -11,13 +11,18 @@
 
 #include "fusevm/Core/ChunkBuilder.h"
 #include "fusevm/Core/Diag.h"
+#include "fusevm/JIT/JIT.h"
 #include "fusevm/VM/VM.h"
 
 #include <cstdio>
+#include <cstring>
 
 using namespace fusevm;
 
-int main() {
+int main(int argc, char **argv) {
+  // embed --jit: the same run with the native tiers, loaded from the JIT
+  // plugin that is installed with the library (no LLVM linked in here).
+  bool Jit = argc > 1 && std::strcmp(argv[1], "--jit") == 0;
   ChunkBuilder B("embed.src");
   // main
   B.setLine(1);
@@ -71,9 +76,18 @@ int main() {
   });
 
   RunOptions Opts;
+  std::unique_ptr<JitEngine> Engine;
+  if (Jit) {
+    Engine = createJitEnginePlugin(JitOptions());
+    Opts.Jit = Engine.get();
+    Opts.Mode = RunOptions::JitMode::Block; // every function native
+  }
   RunResult R;
   if (llvm::Error E = Vm.run(*C, Opts, R))
     return reportError(std::move(E), "embed");
+  if (Jit)
+    std::printf("native: %llu functions compiled\n",
+                static_cast<unsigned long long>(R.Stats.BlockCompiled));
   std::printf("result %s, status %d, %llu ops, %llu calls, op hash %016llx\n",
               toStdString(R.Result).c_str(), R.Status,
               static_cast<unsigned long long>(R.Stats.InterpOps),

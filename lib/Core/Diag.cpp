@@ -9,16 +9,13 @@ namespace fusevm {
 char FvmError::ID = 0;
 
 std::string FvmError::format(llvm::StringRef Tool) const {
-  std::string Out;
-  if (!File.empty()) {
-    Out = File;
-    if (Line)
-      Out += ":" + std::to_string(Line);
-  } else {
-    Out = Tool.str();
-  }
-  Out += ": error: " + Message;
-  return Out;
+  // spec/cli.md: "FILE:LINE: error: " where a location is known, else
+  // "TOOL: error: " (a file without a line is named in the message).
+  if (!File.empty() && Line)
+    return File + ":" + std::to_string(Line) + ": error: " + Message;
+  if (!File.empty())
+    return Tool.str() + ": error: " + File + ": " + Message;
+  return Tool.str() + ": error: " + Message;
 }
 
 void FvmError::log(llvm::raw_ostream &OS) const { OS << format("fusevm"); }

@@ -113,7 +113,7 @@ private:
   Expected<JitResult> load(std::string Object, const LoweredNames &Names);
 
   JitOptions Opts;
-  std::unique_ptr<TargetMachine> TM;
+  std::unique_ptr<TargetMachine> TM, BaselineTM;
   std::string TargetKey;
   std::unique_ptr<Optimizer> Opt, Baseline;
   std::unique_ptr<LLJIT> J;
@@ -132,6 +132,13 @@ Error OrcEngine::startCodeGen() {
   if (!TMOr)
     return TMOr.takeError();
   TM = std::move(*TMOr);
+  // Baseline code generation gets a machine of its own: codegen at -O0
+  // switches fast instruction selection on in the TargetMachine, for good.
+  TO.OptLevel = 0;
+  auto BTMOr = jit::createTargetMachine(TO);
+  if (!BTMOr)
+    return BTMOr.takeError();
+  BaselineTM = std::move(*BTMOr);
   TargetKey = jit::targetKey(*TM, Opts.OptLevel);
   Opt = std::make_unique<Optimizer>(TM.get(), Opts.OptLevel);
   // FUSEVM_JIT_BASELINE=none: no pass at all in baseline compiles (for
@@ -218,9 +225,7 @@ Expected<std::string> OrcEngine::generate(const JitRequest &R,
   // allocation; optimised: the engine's level.
   bool Base = R.Level == JitLevel::Baseline;
   (Base ? Baseline : Opt)->run(M);
-  TM->setOptLevel(Base || Opts.OptLevel == 0 ? CodeGenOptLevel::None
-                  : Opts.OptLevel >= 3       ? CodeGenOptLevel::Aggressive
-                                             : CodeGenOptLevel::Default);
+  TargetMachine &CodeGen = Base ? *BaselineTM : *TM;
   double OptMs = Tick();
   if (Opts.DumpIR) {
     std::string S;
@@ -230,8 +235,8 @@ Expected<std::string> OrcEngine::generate(const JitRequest &R,
   }
   if (Opts.DumpAsm)
     Opts.write("# fusevm --dump=asm: " + Name + "\n" +
-               jit::emitAssembly(M, *TM));
-  Expected<std::string> Obj = jit::emitObject(M, *TM);
+               jit::emitAssembly(M, CodeGen));
+  Expected<std::string> Obj = jit::emitObject(M, CodeGen);
   if (std::getenv("FUSEVM_JIT_TIMING"))
     std::fprintf(stderr, "jit timing %s: lower %.2f opt %.2f codegen %.2f ms\n",
                  Name.c_str(), LowerMs, OptMs, Tick());

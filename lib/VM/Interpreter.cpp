@@ -100,6 +100,7 @@ llvm::Error Interpreter::prepare() {
   Ctx.Run = this;
   Ctx.Depth = 1;
   JitOn = Opts.Jit != nullptr;
+  StartTime = std::chrono::steady_clock::now();
   if (JitOn) {
     Native.assign(C.Functions.size(), NativeFn());
     FnTable.assign(C.Functions.size(), nullptr);
@@ -107,6 +108,7 @@ llvm::Error Interpreter::prepare() {
     bool Auto = Opts.Mode == RunOptions::JitMode::Auto;
     uint64_t N = std::max<uint32_t>(Opts.JitThreshold, 1);
     CallTrigger = Auto ? N : 1;
+    NativeAt.assign(C.Functions.size(), CallTrigger);
     if (!Vm.Worker)
       Vm.Worker = std::make_shared<JitWorker>();
     // A background compile needs a CPU of its own to pay off: on one CPU
@@ -126,7 +128,7 @@ llvm::Error Interpreter::prepare() {
     HotCounts.assign(C.Ops.size(), uint32_t(std::min<uint64_t>(10 * T, UINT32_MAX)));
     for (const FunctionDef &D : C.Functions)
       HotCounts[D.Entry] = uint32_t(T);
-    TierUpPoll = uint32_t(std::min<uint64_t>(T, 1024));
+    TierUpPoll = uint32_t(std::min<uint64_t>(T, 256));
     Ctx.HotCounts = HotCounts.data();
     OpDeopts.assign(C.Ops.size(), 0);
     // Loops wait longer than calls: a function whose loops run a few
@@ -918,7 +920,7 @@ bit_op : {
       RAISE(RtError::BudgetExhausted);
     unsigned Argc = Ip->U8;
     size_t ArgsAt = static_cast<size_t>(Sp - Fs.Stack.Mem) - Argc;
-    if (__builtin_expect(JitOn, 0)) {
+    if (__builtin_expect(JitOn, 0) && CallCounts[F] + 1 >= NativeAt[F]) {
       // Native code for the callee (out of line: the interpreter's own
       // call path stays as short as without a JIT). Everything it touches
       // (the stack buffers may move) is re-read afterwards.
@@ -1222,13 +1224,21 @@ osr : {
     if (Act.CurSlots == Act.FrameSlots && Info.Depth[At] == 0) {
       Fs.StackTop = static_cast<size_t>(Sp - Fs.Stack.Mem);
       tryCompile(Act.Func, nullptr, At, SlotPtr, Base, StackLen, firstLevel());
+      if (Async && firstLevel() == JitLevel::Baseline) {
+        // A loop this hot runs long: its optimised code is compiled right
+        // behind the baseline code, which takes over while it is made and
+        // looks for it often (tierUp).
+        tryCompile(Act.Func, nullptr, At, SlotPtr, Base, StackLen,
+                   JitLevel::Optimised);
+        HotCounts[At] = std::min<uint32_t>(HotCounts[At], 256);
+      }
     } else {
       State[At] = OsrRefused; // inside a scope: not an entry we make
     }
   }
-  if (State[At] == OsrRefused || State[At] == OsrPending)
-    resetLoopCount(At); // back off; a pending compile is looked for again
-                        // after as many iterations
+  if (State[At] != OsrReady)
+    resetLoopCount(At); // back off; a pending (or deferred) compile is
+                        // looked for again after as many iterations
   // The best code with an entry here.
   NativeOsrFn Fn = OsrState[1][At] == OsrReady   ? OsrCode[1][At]
                    : OsrState[0][At] == OsrReady ? OsrCode[0][At]

@@ -18,6 +18,7 @@
 #include "fusevm/VM/Runtime.h"
 #include "fusevm/VM/VM.h"
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,6 +79,8 @@ private:
     bool Compiled = false; ///< some code of it was installed
     bool Speculate = true; ///< on kinds read from globals (JitRequest)
     bool OptTried = false; ///< an optimised compile for its calls was asked for
+    bool Deferred = false; ///< got hot before JitStartDelayMs
+    uint64_t NextTry = 0;  ///< calls before the next compile attempt
     JitLevel EntryLevel = JitLevel::Baseline; ///< of Entry
     uint32_t InFlight = 0; ///< compiles submitted, not yet installed
     uint32_t Deopts = 0;
@@ -135,6 +138,11 @@ private:
     Out.LoopCounts[Ip] = 0;
   }
 
+  /// False until the run is JitStartDelayMs old (checked when something
+  /// gets hot, not per op).
+  bool jitStarted();
+  bool JitStarted = false;
+  std::chrono::steady_clock::time_point StartTime;
   bool JitOn = false;
   bool Async = false;
   uint64_t RunId = 0;
@@ -156,6 +164,10 @@ private:
   uint64_t CallTrigger = UINT64_MAX; ///< calls before a compile
   uint64_t LoopTrigger = UINT64_MAX; ///< back edges before an OSR
   std::vector<NativeFn> Native;
+  /// Per function: the call count from which the interpreter's Call looks
+  /// for native code (nativeCall keeps it: a call that has nothing to find
+  /// costs one compare).
+  std::vector<uint64_t> NativeAt;
   std::vector<void *> FnTable;
 
   //===-- Native code entered from the interpreter (NativeBridge.cpp) ------===//

@@ -10,24 +10,49 @@
 
 #include "fusevm/JIT/JIT.h"
 
+#include "fusevm/Config.h"
+
 #include <dlfcn.h>
 #include <limits.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <vector>
 
 namespace fusevm {
 namespace {
 
-std::string defaultPluginPath() {
+/// Where the plugin is looked for, in order: $FUSEVM_JIT_LIBRARY; beside
+/// the running executable (the build tree's fusevm); PREFIX/lib/fusevm for
+/// an installed executable in PREFIX/bin; the install prefix this library
+/// was configured for; the build tree it was built in. So an embedder finds
+/// the plugin installed with the library without any set-up.
+std::vector<std::string> pluginCandidates() {
   if (const char *P = std::getenv("FUSEVM_JIT_LIBRARY"))
-    return P;
+    return {P};
+  std::vector<std::string> C;
   char Buf[PATH_MAX];
   ssize_t N = ::readlink("/proc/self/exe", Buf, sizeof Buf - 1);
-  if (N <= 0)
-    return "libfusevm-jit.so";
-  std::string Exe(Buf, size_t(N));
-  return Exe.substr(0, Exe.rfind('/') + 1) + "libfusevm-jit.so";
+  if (N > 0) {
+    std::string Dir(Buf, size_t(N));
+    Dir = Dir.substr(0, Dir.rfind('/') + 1);
+    C.push_back(Dir + "libfusevm-jit.so");
+    C.push_back(Dir + "../" FUSEVM_INSTALL_LIBDIR "/fusevm/libfusevm-jit.so");
+  }
+  C.push_back(FUSEVM_INSTALL_PREFIX "/" FUSEVM_INSTALL_LIBDIR
+                                    "/fusevm/libfusevm-jit.so");
+#ifdef FUSEVM_BUILD_PLUGIN_PATH
+  C.push_back(FUSEVM_BUILD_PLUGIN_PATH);
+#endif
+  return C;
+}
+
+std::string defaultPluginPath() {
+  std::vector<std::string> C = pluginCandidates();
+  for (const std::string &P : C)
+    if (::access(P.c_str(), R_OK) == 0)
+      return P;
+  return C.front(); // not found: its error names the first place
 }
 
 class PluginEngine final : public JitEngine {

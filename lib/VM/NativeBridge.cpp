@@ -36,7 +36,7 @@ uint8_t Interpreter::enterNative(uint32_t F, uint64_t Calls, Value *Args,
                                  Value *Result) {
   NativeFn &N = Native[F];
   maybePoll();
-  if (!N.Entry && !N.Tried && Calls >= CallTrigger)
+  if (!N.Entry && !N.Tried && Calls >= CallTrigger && Calls >= N.NextTry)
     tryCompile(F, Args, -1, nullptr, nullptr, 0, firstLevel());
   if (!N.Entry || !nativeStackOk())
     return NativeGuardFailed;
@@ -45,6 +45,15 @@ uint8_t Interpreter::enterNative(uint32_t F, uint64_t Calls, Value *Args,
 
 uint8_t Interpreter::nativeCall(uint32_t F, size_t ArgsAt, uint32_t Depth,
                                 uint32_t CallIp) {
+  // The interpreter comes here again when the callee has native code, at
+  // its next chance to get some, or soon while a compile is in flight
+  // (maybePoll installs it).
+  const NativeFn &N = Native[F];
+  uint64_t Next = Out.CallCounts[F] + 1;
+  NativeAt[F] = N.Entry            ? 0
+                : N.InFlight       ? Next + 64
+                : N.Tried || N.Failed ? UINT64_MAX
+                : std::max<uint64_t>({Next + 1, CallTrigger, N.NextTry});
   Ctx.Depth = Depth + 1;
   Ctx.ErrIp = CallIp;
   Value R;

@@ -106,10 +106,24 @@ JitRequest Interpreter::makeRequest(uint32_t F, JitLevel Level,
   return R;
 }
 
+bool Interpreter::jitStarted() {
+  if (!JitStarted)
+    JitStarted = std::chrono::steady_clock::now() - StartTime >=
+                 std::chrono::milliseconds(Opts.JitStartDelayMs);
+  return JitStarted;
+}
+
 void Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
                              const Value *SlotVals, const Value *StackVals,
                              size_t StackLen, JitLevel Level) {
   NativeFn &N = Native[F];
+  if (Opts.Mode == RunOptions::JitMode::Auto && !jitStarted()) {
+    // Too early for the JIT's start-up to pay off: ask again after as much
+    // work again (the caller backs off).
+    N.Deferred = true;
+    N.NextTry = Out.CallCounts[F] + CallTrigger;
+    return;
+  }
   unsigned L = unsigned(Level);
   // One attempt per function and level for its calls; an on-stack
   // replacement may follow (an activation still running interpreted)
@@ -210,9 +224,17 @@ uint8_t Interpreter::tierUp(uint32_t F, uint32_t Ip, Value *SlotVals,
     TierUpIp = Ip;
     return 1;
   }
-  if (State == OsrNone && !N.Failed)
+  // A function already being optimised for its calls takes the optimised
+  // code at its next call: an entry mid-loop pays off only for a long-running
+  // activation, which this one's calls are not.
+  if (N.OptTried && F != Info.Main)
+    return 0;
+  if (State == OsrNone && !N.Failed) {
+    // The compile gives an entry for calls too (but main's).
+    N.OptTried = N.OptTried || F != Info.Main;
     tryCompile(F, nullptr, Ip, SlotVals, StackVals, Height,
                JitLevel::Optimised);
+  }
   return 0;
 }
 
@@ -340,6 +362,10 @@ void Interpreter::reportUncompiled() {
       Hottest = std::max(Hottest, loopCount(Ip));
     if (N.InFlight)
       E.Reason = "compile still running at exit";
+    else if (N.Deferred)
+      E.Reason = "hot only in the run's first " +
+                 std::to_string(Opts.JitStartDelayMs) +
+                 " ms, too early for a compile to pay off (--jit-delay)";
     else if (Calls == 0)
       E.Reason = "never called";
     else

@@ -8,7 +8,8 @@ NAME.args (one argument per line) and NAME.in (stdin bytes).
 Every test runs once per execution mode given with --mode (repeatable):
 a `fusevm --jit=MODE` flag, `hot` (`--jit=auto --jit-threshold=1`: every
 function and loop compiled at once), `fbc` (compile with fusevmc to .fbc first, then
-run the binary) or `fuse` (the same through `fusevmc --fuse`). Prints one line
+run the binary), `fuse` (the same through `fusevmc --fuse`) or `aot` (an
+executable from `fusevmc --emit=exe`, run with the test's arguments). Prints one line
 per failure and a closing line "conformance: N passed, M failed".
 """
 import argparse
@@ -41,7 +42,18 @@ def run_one(args, name, mode, tmp):
 
     program = base + ".fasm"
     extra = []
-    if mode in ("fbc", "fuse"):
+    if mode == "aot":
+        # An executable from fusevmc --emit=exe, run on its own.
+        exe = os.path.join(tmp, name + ".aot")
+        c = subprocess.run([args.fusevmc, "--emit=exe", program, "-o", exe],
+                           capture_output=True, timeout=args.timeout)
+        if c.returncode != 0:
+            if want_code == 65 and c.returncode == 65 and \
+                    want_err in c.stderr.decode("utf-8", "replace") and not want_out:
+                return None
+            return "fusevmc exit %d: %s" % (c.returncode, c.stderr.decode()[:300])
+        cmd = [exe] + prog_args
+    elif mode in ("fbc", "fuse"):
         fbc = os.path.join(tmp, name + "." + mode + ".fbc")
         flags = ["--fuse"] if mode == "fuse" else []
         c = subprocess.run([args.fusevmc] + flags + [program, "-o", fbc],
@@ -60,7 +72,8 @@ def run_one(args, name, mode, tmp):
         extra = ["--jit=auto", "--jit-threshold=1"]
     else:
         extra = ["--jit=" + mode]
-    cmd = [args.fusevm] + extra + [program, "--"] + prog_args
+    if mode != "aot":
+        cmd = [args.fusevm] + extra + [program, "--"] + prog_args
     try:
         p = subprocess.run(cmd, input=stdin, capture_output=True,
                            timeout=args.timeout)

@@ -12,12 +12,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "fusevm/AOT/AOT.h"
 #include "fusevm/Asm/Assembler.h"
 #include "fusevm/JIT/JIT.h"
 #include "fusevm/VM/VM.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <fstream>
 #include <random>
 #include <string>
@@ -301,6 +305,67 @@ Outcome runWith(const Chunk &C, JitEngine *Jit, RunOptions::JitMode Mode,
   return O;
 }
 
+/// The ahead-of-time compiler's view of a program in this process: every
+/// request compiled as fusevmc compiles it (parameter kinds from the
+/// whole-program analysis, no speculation on globals, no OSR entries).
+class AotLowering final : public JitEngine {
+public:
+  explicit AotLowering(JitEngine &Inner) : Inner(Inner) {}
+  bool compile(const JitRequest &R, JitResult &Out, std::string &Why) override {
+    if (R.OsrIp >= 0) {
+      Why = "no OSR entries ahead of time";
+      return false;
+    }
+    if (R.ChunkKey != Cached) { // a new program (chunks move in memory)
+      Params = wholeProgramParamKinds(*R.C, *R.Info);
+      Cached = R.ChunkKey;
+    }
+    JitRequest A = R;
+    A.ParamMasks = Params[R.Func];
+    A.GlobalKinds.clear();
+    A.ElementKinds.clear();
+    A.Level = JitLevel::Optimised;
+    return Inner.compile(A, Out, Why);
+  }
+  bool compileObject(const JitRequest &R, std::string &O,
+                     std::string &Why) override {
+    return Inner.compileObject(R, O, Why);
+  }
+
+private:
+  JitEngine &Inner;
+  std::string Cached;
+  std::vector<std::vector<KindMask>> Params;
+};
+
+/// An executable from `fusevmc --emit=exe`, run as a process: its stdout,
+/// exit code and the first line of its stderr.
+struct ExeOutcome {
+  std::string Stdout, Err;
+  int Code = -1;
+};
+ExeOutcome runExe(const std::string &Fusevmc, const std::string &Text) {
+  ExeOutcome O;
+  std::string Dir = "/tmp/fusevm-jit-diff-" + std::to_string(::getpid());
+  std::string Src = Dir + ".fasm", Exe = Dir + ".exe", Out = Dir + ".out",
+              Err = Dir + ".err";
+  std::ofstream(Src) << Text;
+  std::string Build = Fusevmc + " " + Src + " --emit=exe -o " + Exe;
+  if (std::system(Build.c_str()) != 0) {
+    O.Err = "fusevmc failed";
+    return O;
+  }
+  std::string Run = Exe + " >" + Out + " 2>" + Err + " </dev/null";
+  int St = std::system(Run.c_str());
+  O.Code = WIFEXITED(St) ? WEXITSTATUS(St) : -1;
+  std::ifstream OutF(Out), ErrF(Err);
+  O.Stdout.assign(std::istreambuf_iterator<char>(OutF), {});
+  std::getline(ErrF, O.Err);
+  for (const std::string &F : {Src, Exe, Out, Err})
+    std::remove(F.c_str());
+  return O;
+}
+
 void show(const char *Name, const Outcome &O) {
   std::fprintf(stderr, "--- %s: status %d, result '%s', error '%s', stdout:\n%s\n",
                Name, O.Status, O.Result.c_str(), O.Error.c_str(),
@@ -312,7 +377,8 @@ void show(const char *Name, const Outcome &O) {
 int main(int argc, char **argv) {
   unsigned Programs = 200;
   uint64_t Seed = 1;
-  std::string Keep;
+  std::string Keep, Fusevmc;
+  unsigned ExeEvery = 0; ///< every Nth program also as an AOT executable
   for (int I = 1; I < argc; ++I) {
     if (!std::strcmp(argv[I], "--programs") && I + 1 < argc)
       Programs = unsigned(std::strtoul(argv[++I], nullptr, 10));
@@ -320,10 +386,14 @@ int main(int argc, char **argv) {
       Seed = std::strtoull(argv[++I], nullptr, 10);
     else if (!std::strcmp(argv[I], "--keep") && I + 1 < argc)
       Keep = argv[++I];
+    else if (!std::strcmp(argv[I], "--aot-exe") && I + 2 < argc) {
+      Fusevmc = argv[++I];
+      ExeEvery = unsigned(std::strtoul(argv[++I], nullptr, 10));
+    }
     else {
       std::fprintf(stderr,
                    "usage: fusevm-jit-diff-fuzz [--programs N] [--seed S] "
-                   "[--keep FILE]\n");
+                   "[--keep FILE] [--aot-exe FUSEVMC EVERY]\n");
       return 64;
     }
   }
@@ -334,7 +404,9 @@ int main(int argc, char **argv) {
   O2.Helpers = O0.Helpers = &nativeRuntimeSymbols();
   O0.OptLevel = 0;
   auto Block = createJitEngine(O2), Linear = createJitEngine(O0),
-       Hot = createJitEngine(O0), Warm = createJitEngine(O2);
+       Hot = createJitEngine(O0), Warm = createJitEngine(O2),
+       AotInner = createJitEngine(O2);
+  AotLowering Aot(*AotInner);
   struct Mode {
     const char *Name;
     JitEngine *Jit;
@@ -357,7 +429,10 @@ int main(int argc, char **argv) {
       {"auto threshold 1, optimised after 2", Warm.get(),
        RunOptions::JitMode::Auto, 1, false, 2},
       {"auto threshold 2, optimised after 3, background compiles", Warm.get(),
-       RunOptions::JitMode::Auto, 2, true, 3}};
+       RunOptions::JitMode::Auto, 2, true, 3},
+      // As fusevmc compiles ahead of time.
+      {"aot lowering", &Aot, RunOptions::JitMode::Block, 1, false, 0}};
+  unsigned Exes = 0;
   Gen G(Seed);
   unsigned Errors = 0;
   for (unsigned P = 0; P < Programs; ++P) {
@@ -394,7 +469,29 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
+    if (ExeEvery && P % ExeEvery == 0) {
+      // The same program as an executable: what it prints, its exit code
+      // (the status, or 70 with the interpreter's diagnostic).
+      ExeOutcome E = runExe(Fusevmc, Text);
+      int WantCode = Want.Error.empty() ? (Want.Status & 255) : 70;
+      std::string WantErr = Want.Error.substr(0, Want.Error.find('\n'));
+      if (E.Stdout != Want.Stdout || E.Code != WantCode ||
+          (!Want.Error.empty() &&
+           E.Err.find(WantErr.substr(WantErr.find("error: "))) ==
+               std::string::npos)) {
+        std::fprintf(stderr,
+                     "jit-diff-fuzz: program %u (seed %llu) differs as an AOT "
+                     "executable: exit %d (want %d), stderr '%s'\n%s",
+                     P, (unsigned long long)Seed, E.Code, WantCode,
+                     E.Err.c_str(), Text.c_str());
+        show("interpreter", Want);
+        return 1;
+      }
+      ++Exes;
+    }
   }
+  if (Exes)
+    std::printf("jit-diff-fuzz: %u of them also as AOT executables\n", Exes);
   std::printf("jit-diff-fuzz: %u programs (seed %llu) x %zu tiers agree with "
               "the interpreter; %u end in a runtime error; %llu compiles\n",
               Programs, (unsigned long long)Seed, sizeof Modes / sizeof *Modes,

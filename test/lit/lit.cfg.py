@@ -16,3 +16,5 @@ config.environment["PATH"] = os.pathsep.join(
      config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])])
 config.substitutions.append(("%conformance", config.conformance_dir))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
+config.substitutions.append(("%runtime", config.runtime_lib))
+config.substitutions.append(("%fusevm_includes", config.include_dirs))

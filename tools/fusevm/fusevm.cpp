@@ -147,9 +147,17 @@ int main(int argc, char **argv) {
                  "auto: more calls of a function in its baseline code (or "
                  "10x that many iterations of one of its loops) before it is "
                  "compiled again, optimised; 0: optimise at once (default "
-                 "10000)")
+                 "1000)")
       ->check(CLI::Range(0u, 400000000u))
       ->type_name("N");
+  uint32_t JitDelay = 10;
+  App.add_option("--jit-delay", JitDelay,
+                 "auto: milliseconds before the first compile may start: "
+                 "LLVM's start-up costs more than a shorter run can earn "
+                 "back (default 10; 0 when --jit-threshold, "
+                 "--jit-opt-threshold or --jit-sync is given)")
+      ->check(CLI::Range(0u, 3600000u))
+      ->type_name("MS");
   App.add_flag("--jit-sync", JitSync,
                "auto: compile on the interpreter's thread and wait, instead "
                "of in the background (deterministic; for tests)");
@@ -195,11 +203,11 @@ int main(int argc, char **argv) {
     if (Jit == "trace")
       std::fprintf(stderr,
                    "fusevm: error: --jit=trace: the trace tier is not built "
-                   "yet (auto, off, linear, block)\n");
+                   "yet (modes: auto, off, linear, block)\n");
     else
       std::fprintf(stderr,
-                   "fusevm: error: --jit=%s: unknown mode (auto, off, "
-                   "linear, block, trace)\n",
+                   "fusevm: error: --jit=%s: unknown mode (modes: auto, off, "
+                   "linear, block)\n",
                    Jit.c_str());
     return ExitUsage;
   }
@@ -223,6 +231,11 @@ int main(int argc, char **argv) {
                                  : RunOptions::JitMode::Auto;
     Opts.JitThreshold = Threshold;
     Opts.OptimiseThreshold = OptThreshold;
+    // Thresholds set by hand mean "compile when I say": no delay then,
+    // unless one is asked for too.
+    bool Tuned = App.count("--jit-threshold") || App.count("--jit-opt-threshold") ||
+                 App.count("--jit-sync");
+    Opts.JitStartDelayMs = Tuned && !App.count("--jit-delay") ? 0 : JitDelay;
     Opts.BackgroundCompile = !JitSync;
   }
   OpProfile Profile;

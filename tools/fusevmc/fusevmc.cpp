@@ -123,11 +123,23 @@ static int linkExecutable(const std::string &Object, const std::string &Output) 
                  Tried.c_str());
     return ExitCantWrite;
   }
-  // Write next to the output, then rename: never a partial executable.
-  std::string Tmp = Output + ".tmp-" + std::to_string(::getpid());
+  // Write next to the output (standard output: in the temporary
+  // directory), then rename: never a partial executable.
+  std::string Tmp;
+  if (Output == "-") {
+    const char *TmpDir = std::getenv("TMPDIR");
+    Tmp = std::string(TmpDir && *TmpDir ? TmpDir : "/tmp") + "/fusevmc-";
+  } else {
+    Tmp = Output + ".tmp-";
+  }
+  Tmp += std::to_string(::getpid());
   std::string ObjFile = Tmp + ".o";
-  if (llvm::Error E = writeFileAtomic(ObjFile, Object))
-    return reportError(std::move(E), "fusevmc");
+  if (llvm::Error E = writeFileAtomic(ObjFile, Object)) {
+    llvm::consumeError(std::move(E));
+    std::fprintf(stderr, "fusevmc: error: cannot write '%s': %s\n",
+                 Output.c_str(), std::strerror(errno));
+    return ExitCantWrite;
+  }
   const char *CC = std::getenv("CC");
   std::vector<std::string> Argv = {CC && *CC ? CC : "cc", "-o", Tmp, ObjFile,
                                    Runtime};

@@ -37,7 +37,8 @@ public:
       : Code(Code), File(std::move(File)), Line(Line),
         Message(std::move(Message)) {}
 
-  /// "FILE:LINE: error: MSG", "FILE: error: MSG", or "TOOL: error: MSG".
+  /// "FILE:LINE: error: MSG", "TOOL: error: FILE: MSG" (no line known), or
+  /// "TOOL: error: MSG".
   std::string format(llvm::StringRef Tool) const;
   void log(llvm::raw_ostream &OS) const override;
   std::error_code convertToErrorCode() const override;

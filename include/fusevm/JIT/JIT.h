@@ -51,12 +51,26 @@ struct JitOptions {
 /// The engine, linked in (library FusevmJIT).
 std::unique_ptr<JitEngine> createJitEngine(const JitOptions &Opts);
 
+/// Where an embedder built against an installed fusevm finds the plugin:
+/// the CMake package and fusevm.pc define FUSEVM_JIT_PLUGIN_PATH (a bare
+/// path: string defines do not survive pkg-config's quoting).
+#define FUSEVM_STRINGIFY_(X) #X
+#define FUSEVM_STRINGIFY(X) FUSEVM_STRINGIFY_(X)
+#ifdef FUSEVM_JIT_PLUGIN_PATH
+#define FUSEVM_JIT_PLUGIN FUSEVM_STRINGIFY(FUSEVM_JIT_PLUGIN_PATH)
+#else
+#define FUSEVM_JIT_PLUGIN ""
+#endif
+
 /// The same, from the plugin libfusevm-jit.so (what the fusevm tool uses,
 /// so that a run that compiles nothing never maps LLVM): the library is
 /// loaded on the first compile, from \p Path or, if empty, from
-/// $FUSEVM_JIT_LIBRARY or next to the running executable.
-std::unique_ptr<JitEngine> createJitEnginePlugin(const JitOptions &Opts,
-                                                 std::string Path = "");
+/// $FUSEVM_JIT_LIBRARY, beside the running executable, PREFIX/lib/fusevm
+/// of an executable in PREFIX/bin, or where this library was installed or
+/// built. JitOptions::Helpers defaults to this VM's runtime helpers.
+std::unique_ptr<JitEngine>
+createJitEnginePlugin(const JitOptions &Opts,
+                      std::string Path = FUSEVM_JIT_PLUGIN);
 
 } // namespace fusevm
 

@@ -117,11 +117,16 @@ struct RunOptions {
   /// Auto: calls of a function, or iterations of one of its loops (then
   /// entered mid-function by on-stack replacement), before it is compiled.
   uint32_t JitThreshold = 1000;
+  /// auto: no compile starts before the run is this many milliseconds old.
+  /// A process's first compile pays a fixed cost (loading and starting
+  /// LLVM: ~13 ms here) that a shorter run cannot earn back. `fusevm`
+  /// uses 10; 0 (the default here) compiles as soon as code is hot.
+  uint32_t JitStartDelayMs = 0;
   /// auto: code is first compiled at the baseline level (cheap to make);
   /// a function whose baseline code runs this many more calls, or one of
   /// its loops ten times as many iterations, is compiled again, optimised,
   /// and swapped in. 0: compile optimised at once.
-  uint32_t OptimiseThreshold = 10000;
+  uint32_t OptimiseThreshold = 1000;
   /// auto: compile on a background thread while the interpreter carries
   /// on, so a short run never waits for LLVM (off: compile and wait, which
   /// makes what gets compiled when deterministic). Only when the process
