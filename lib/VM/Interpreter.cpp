@@ -142,6 +142,7 @@ llvm::Error Interpreter::prepare() {
     size_t Avail = nativeStackAvailable();
     size_t Margin = std::min<size_t>(Avail / 2, size_t(512) << 10);
     Ctx.StackLimit = Here - Avail + Margin;
+    warmStart();
   }
   return llvm::Error::success();
 }
@@ -157,7 +158,9 @@ llvm::Error Interpreter::run() {
   Value Result;
   uint32_t Main = Info.Main;
   uint8_t S = NativeGuardFailed; // main runs in the interpreter
-  if (JitOn && Opts.Mode != RunOptions::JitMode::Auto) {
+  // The forced modes compile main first; auto runs main natively only when
+  // a code cache had code for it.
+  if (JitOn && (Opts.Mode != RunOptions::JitMode::Auto || Native[Main].Entry)) {
     tryCompile(Main, nullptr, -1, nullptr, nullptr, 0, firstLevel());
     if (Native[Main].Entry) {
       ++Out.CallCounts[Main];
@@ -174,10 +177,13 @@ llvm::Error Interpreter::run() {
   Out.Status = Ctx.Status;
   Out.Stats.NativeCalls = Ctx.NativeCalls;
   if (JitOn) {
+    // Compiles still in flight are not waited for (their code, if it comes,
+    // is for a run that is over), unless a code cache keeps them for the
+    // next run.
+    if (Opts.FinishCompilesMs && Async)
+      Vm.Worker->drain(Opts.FinishCompilesMs);
     maybePoll();
     reportUncompiled();
-    // Compiles still in flight are not waited for: their code, if it
-    // comes, is for a run that is over.
     Vm.Worker->cancel(RunId);
   }
   // Every backward branch the interpreter took was counted at its target.

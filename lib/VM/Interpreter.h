@@ -116,6 +116,11 @@ public:
                  uint32_t Height);
 private:
   void install(const JitDone &D);
+  /// A warm run (the engine has a code cache): installs the code earlier
+  /// runs kept for this program, so that it runs from the first call.
+  void warmStart();
+  /// JitRequest::ChunkKey (op hash and content digest), made once.
+  const std::string &chunkKey();
   /// Installs what the worker finished, if anything.
   void pollCompiles();
   void maybePoll() {

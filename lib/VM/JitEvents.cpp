@@ -2,6 +2,7 @@
 
 #include "fusevm/JIT/Events.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace fusevm {
@@ -33,6 +34,8 @@ std::string formatJitEvent(const JitEvent &E) {
     char Ms[48];
     std::snprintf(Ms, sizeof Ms, "%.2f ms", E.Ms);
     S += ") ";
+    if (E.FromCache)
+      return S + "loaded from the code cache in " + Ms;
     if (!E.Generated)
       return S + "reusing this process's code for the same request";
     return S + "in " + Ms + " at -O" + std::to_string(E.OptLevel) +
@@ -49,6 +52,15 @@ std::string formatJitEvent(const JitEvent &E) {
     return "jit: " + F + " deoptimised at " + At() + ": " + E.Reason;
   case JitEvent::Recompile:
     return "jit: " + F + ": " + E.Reason;
+  case JitEvent::CacheHit:
+    return "jit: cache hit: " + F + (E.Osr ? " (entry at " + At() + ")" : "");
+  case JitEvent::CacheMiss:
+    return "jit: cache miss: " + F + (E.Osr ? " (entry at " + At() + ")" : "");
+  case JitEvent::CacheStore:
+    return "jit: cache store: " + F + (E.Osr ? " (entry at " + At() + ")" : "");
+  case JitEvent::CacheReject:
+    return "jit: cache reject: " + (F.empty() ? std::string() : F + ": ") +
+           E.Reason + "; dropped the entry";
   }
   return "jit: ?";
 }
@@ -67,6 +79,22 @@ void JitStatsListener::onJitEvent(const JitEvent &E) {
   case JitEvent::OsrEntry: ++OsrEntries; break;
   case JitEvent::Deopt: ++Deopts; break;
   case JitEvent::Recompile: ++Recompiles; break;
+  case JitEvent::CacheHit:
+    ++CacheHits;
+    CacheLoadMs += E.Ms;
+    break;
+  case JitEvent::CacheMiss: ++CacheMisses; break;
+  case JitEvent::CacheStore: ++CacheStores; break;
+  case JitEvent::CacheReject: {
+    std::string Why = E.Reason.substr(0, E.Reason.find(':'));
+    auto It = std::find_if(CacheRejects.begin(), CacheRejects.end(),
+                           [&](const auto &P) { return P.first == Why; });
+    if (It == CacheRejects.end())
+      CacheRejects.push_back({Why, 1});
+    else
+      ++It->second;
+    break;
+  }
   case JitEvent::Skipped: case JitEvent::Uncompiled: break;
   }
 }

@@ -27,7 +27,11 @@ void JitWorker::submit(JitJob J) {
 }
 
 JitDone JitWorker::compileNow(const JitJob &J) {
-  JitDone D{J.Run, J.Gen, J.F, J.OsrIp};
+  JitDone D;
+  D.Run = J.Run;
+  D.Gen = J.Gen;
+  D.F = J.F;
+  D.OsrIp = J.OsrIp;
   D.Linear = J.R.Linear;
   D.Level = J.R.Level;
   D.Params = J.R.ParamMasks;
@@ -48,6 +52,12 @@ void JitWorker::cancel(uint64_t Run) {
   std::erase_if(Done, [Run](const JitDone &D) { return D.Run == Run; });
 }
 
+void JitWorker::drain(unsigned MaxMs) {
+  std::unique_lock<std::mutex> L(M);
+  Idle.wait_for(L, std::chrono::milliseconds(MaxMs),
+                [this] { return Queue.empty() && !Busy; });
+}
+
 void JitWorker::main() {
   // Compiling is background work: let the program's own threads (and
   // anything else on the machine) go first.
@@ -61,10 +71,13 @@ void JitWorker::main() {
         return;
       J = std::move(Queue.front());
       Queue.pop_front();
+      Busy = true;
     }
     JitDone D = compileNow(J);
     D.Background = true;
     std::lock_guard<std::mutex> L(M);
+    Busy = false;
+    Idle.notify_all();
     if (Stop)
       return;
     Done.push_back(std::move(D));

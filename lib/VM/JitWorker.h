@@ -67,12 +67,15 @@ public:
   /// Drops run \p Run's queued jobs and results (one in flight finishes
   /// unused).
   void cancel(uint64_t Run);
+  /// Waits until no compile is queued or running, at most \p MaxMs.
+  void drain(unsigned MaxMs);
   std::atomic<bool> HasResults{false};
 
 private:
   void main();
   std::mutex M, EngineLock;
-  std::condition_variable CV;
+  std::condition_variable CV, Idle;
+  bool Busy = false; ///< the thread is compiling
   std::deque<JitJob> Queue;
   std::vector<JitDone> Done;
   bool Stop = false;

@@ -39,6 +39,10 @@ void Interpreter::emit(JitEvent E) {
     break;
   case JitEvent::OsrEntry: ++S.OsrEntries; break;
   case JitEvent::Deopt: ++S.Deopts; break;
+  case JitEvent::CacheHit: ++S.CacheHits; break;
+  case JitEvent::CacheMiss: ++S.CacheMisses; break;
+  case JitEvent::CacheStore: ++S.CacheStores; break;
+  case JitEvent::CacheReject: ++S.CacheRejects; break;
   case JitEvent::Skipped: case JitEvent::Uncompiled:
   case JitEvent::Recompile:
     break;
@@ -56,12 +60,7 @@ JitRequest Interpreter::makeRequest(uint32_t F, JitLevel Level,
   R.Level = Level;
   R.C = &C;
   R.Info = &Info;
-  if (ChunkKey.empty()) {
-    uint64_t H = C.opHash();
-    ChunkKey.assign(reinterpret_cast<const char *>(&H), sizeof H);
-    ChunkKey += C.contentDigest();
-  }
-  R.ChunkKey = ChunkKey;
+  R.ChunkKey = chunkKey();
   R.Func = F;
   R.Linear = isLinearFunction(C, F) && Opts.Mode != RunOptions::JitMode::Block;
   R.Budget = Opts.InstructionBudget != 0;
@@ -104,6 +103,59 @@ JitRequest Interpreter::makeRequest(uint32_t F, JitLevel Level,
       R.OsrStack.push_back(StackVals[H].K);
   }
   return R;
+}
+
+const std::string &Interpreter::chunkKey() {
+  if (ChunkKey.empty()) {
+    uint64_t H = C.opHash();
+    ChunkKey.assign(reinterpret_cast<const char *>(&H), sizeof H);
+    ChunkKey += C.contentDigest();
+  }
+  return ChunkKey;
+}
+
+void Interpreter::warmStart() {
+  JitRequest Q;
+  Q.C = &C;
+  Q.Info = &Info;
+  Q.ChunkKey = chunkKey();
+  WarmStart W = Opts.Jit->warmUnits(Q);
+  for (const std::string &Why : W.Rejects) {
+    JitEvent E;
+    E.K = JitEvent::CacheReject;
+    E.Reason = Why;
+    emit(std::move(E));
+  }
+  bool Auto = Opts.Mode == RunOptions::JitMode::Auto;
+  for (WarmUnit &U : W.Units) {
+    // Only code this run's mode would make: the tier, the budget and, in
+    // the forced modes, optimised function code.
+    bool Linear = isLinearFunction(C, U.Func) &&
+                  Opts.Mode != RunOptions::JitMode::Block;
+    if (U.Linear != Linear || U.Budget != (Opts.InstructionBudget != 0) ||
+        (Opts.Mode == RunOptions::JitMode::Linear && !Linear) ||
+        (!Auto && (U.OsrIp >= 0 || U.Level != firstLevel())))
+      continue;
+    NativeFn &N = Native[U.Func];
+    JitDone D;
+    D.Run = RunId;
+    D.Gen = N.Gen;
+    D.F = U.Func;
+    D.OsrIp = U.OsrIp;
+    D.Ok = true;
+    D.Linear = U.Linear;
+    D.Level = U.Level;
+    D.Params = U.Params;
+    D.Res = std::move(U.Res);
+    if (U.OsrIp < 0) {
+      // Code for its calls: this run does not ask for it again.
+      N.Tried = true;
+      N.OptTried = N.OptTried || U.Level == JitLevel::Optimised;
+      NativeAt[U.Func] = 0;
+    }
+    ++N.InFlight;
+    install(D);
+  }
 }
 
 bool Interpreter::jitStarted() {
@@ -191,8 +243,23 @@ void Interpreter::install(const JitDone &D) {
     OsrCode[L][size_t(D.OsrIp)] = D.Res.Osr;
     OsrState[L][size_t(D.OsrIp)] = OsrReady;
   }
-  JitEvent E = event(JitEvent::Compiled, D.F,
-                     D.OsrIp >= 0 ? uint32_t(D.OsrIp) : 0);
+  uint32_t At = D.OsrIp >= 0 ? uint32_t(D.OsrIp) : 0;
+  auto CacheEvent = [&](JitEvent::Kind K, std::string Reason = "") {
+    JitEvent CE = event(K, D.F, At);
+    CE.Osr = D.OsrIp >= 0;
+    CE.Level = D.Level;
+    CE.Reason = std::move(Reason);
+    CE.Ms = D.Res.Ms;
+    emit(std::move(CE));
+  };
+  using Outcome = JitResult::CacheOutcome;
+  if (!D.Res.CacheReject.empty())
+    CacheEvent(JitEvent::CacheReject, D.Res.CacheReject);
+  if (D.Res.Cache == Outcome::Hit)
+    CacheEvent(JitEvent::CacheHit);
+  else if (D.Res.Cache == Outcome::Miss)
+    CacheEvent(JitEvent::CacheMiss);
+  JitEvent E = event(JitEvent::Compiled, D.F, At);
   const FunctionDef &Def = C.Functions[D.F];
   E.Linear = D.Linear;
   E.Level = D.Level;
@@ -202,8 +269,11 @@ void Interpreter::install(const JitDone &D) {
   E.Osr = D.OsrIp >= 0;
   E.Background = D.Background;
   E.Generated = D.Res.Generated;
+  E.FromCache = D.Res.Cache == Outcome::Hit;
   E.Ms = D.Res.Ms;
   emit(std::move(E));
+  if (D.Res.Stored)
+    CacheEvent(JitEvent::CacheStore);
 }
 
 uint8_t Interpreter::tierUp(uint32_t F, uint32_t Ip, Value *SlotVals,

@@ -8,12 +8,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "fusevm/Cache/CachingEngine.h"
 #include "fusevm/Core/Diag.h"
 #include "fusevm/JIT/Events.h"
 #include "fusevm/JIT/JIT.h"
 #include "fusevm/Support/Program.h"
 #include "fusevm/VM/VM.h"
 
+#include "CacheCommand.h"
 #include "ToolSupport.h"
 
 #include <algorithm>
@@ -41,6 +43,13 @@ public:
 };
 
 static void printStats(const RunStats &S, const JitStatsListener &J) {
+  // Refused cache entries, in all and by reason.
+  uint64_t Rejects = 0;
+  std::string ByReason;
+  for (const auto &[Why, N] : J.CacheRejects) {
+    Rejects += N;
+    ByReason += ", \"cache_rejects_" + Why + "\": " + std::to_string(N);
+  }
   std::fprintf(
       stderr,
       "{\"interp_ops\": %llu, \"llvm_compiles\": %llu, \"compile_ms\": %.3f, "
@@ -49,23 +58,28 @@ static void printStats(const RunStats &S, const JitStatsListener &J) {
       "\"traces_recorded\": 0, \"traces_compiled\": 0, "
       "\"traces_aborted\": 0, \"trace_entries\": 0, \"side_exits\": 0, "
       "\"guard_failures\": 0, \"side_traces\": 0, \"traces_blacklisted\": 0, "
-      "\"cache_hits\": 0, \"cache_misses\": 0, \"cache_stores\": 0, "
+      "\"cache_hits\": %llu, \"cache_misses\": %llu, \"cache_stores\": %llu, "
       "\"calls\": %llu, \"back_edges\": %llu, \"osr_entries\": %llu, "
       "\"deopts\": %llu, \"recompiles\": %llu, "
       "\"baseline_compiles\": %llu, \"baseline_ms\": %.3f, "
-      "\"optimised_compiles\": %llu, \"optimised_ms\": %.3f}\n",
+      "\"optimised_compiles\": %llu, \"optimised_ms\": %.3f, "
+      "\"cache_load_ms\": %.3f, \"cache_rejects\": %llu%s}\n",
       static_cast<unsigned long long>(S.InterpOps),
       static_cast<unsigned long long>(J.LLVMCompiles), J.CompileMs,
       static_cast<unsigned long long>(J.LinearCompiled),
       static_cast<unsigned long long>(J.BlockCompiled),
       static_cast<unsigned long long>(S.NativeCalls),
+      static_cast<unsigned long long>(J.CacheHits),
+      static_cast<unsigned long long>(J.CacheMisses),
+      static_cast<unsigned long long>(J.CacheStores),
       static_cast<unsigned long long>(S.Calls),
       static_cast<unsigned long long>(S.BackEdges),
       static_cast<unsigned long long>(J.OsrEntries),
       static_cast<unsigned long long>(J.Deopts),
       static_cast<unsigned long long>(J.Recompiles),
       static_cast<unsigned long long>(J.LevelCompiles[0]), J.LevelMs[0],
-      static_cast<unsigned long long>(J.LevelCompiles[1]), J.LevelMs[1]);
+      static_cast<unsigned long long>(J.LevelCompiles[1]), J.LevelMs[1],
+      J.CacheLoadMs, static_cast<unsigned long long>(Rejects), ByReason.c_str());
 }
 
 /// --profile-ops: {"ops": {OP: n}, "pairs": [[A, B, n], ...]} (pairs by
@@ -114,19 +128,25 @@ static void tuneAllocator() {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && std::string(argv[1]) == "cache")
+    return runCacheCommand(argc - 1, argv + 1);
   tuneAllocator();
   CLI::App App{"fusevm - run fusevm bytecode (.fasm text or .fbc binary)", "fusevm"};
   tools::setupApp(App, "fusevm",
       "Usage: fusevm [options] PROGRAM [--] [ARGS...]\n"
-            "  PROGRAM is a .fasm or .fbc file, or - for standard input;\n"
-            "  ARGS become the global array ARGV.");
+            "       fusevm cache stats|clear|prune|verify DIR (see fusevm cache --help)\n"
+            "  PROGRAM is a .fasm or .fbc file, or - for standard input\n"
+            "  (./cache for a program named cache); ARGS become the global\n"
+            "  array ARGV.");
   App.prefix_command(); // PROGRAM and everything after it are the program's
   App.footer(
       "Exit codes: the program's status & 255 when it ends normally;\n"
       "64 usage error, 65 input rejected (malformed or failed verification),\n"
-      "66 input cannot be opened, 70 runtime error.\n"
-      "Tiers built: the interpreter, linear and block (LLVM ORC). The trace\n"
-      "tier and the code cache are not built yet.");
+      "66 input cannot be opened, 70 runtime error. A cache that cannot be\n"
+      "used or written is a warning, never a failed run.\n"
+      "Tiers built: the interpreter, linear and block (LLVM), with the\n"
+      "SQLite code cache. The trace tier is not built yet.\n"
+      "Environment: FUSEVM_CACHE=DIR means --cache=DIR.");
   std::string Jit = "auto", Dump;
   uint32_t MaxDepth = DefaultMaxCallDepth;
   uint32_t Threshold = RunOptions().JitThreshold;
@@ -182,6 +202,18 @@ int main(int argc, char **argv) {
                  "no JIT) and write the counts as JSON to FILE (- for stderr)"
                  "; see docs/interpreter.md")
       ->type_name("FILE");
+  std::string CacheDir;
+  bool NoCache = false;
+  App.add_option("--cache", CacheDir,
+                 "Keep compiled code in the SQLite cache under DIR (created "
+                 "owner-only) and reuse it: a later run of the same program "
+                 "loads its code instead of compiling. A run with a cache "
+                 "waits up to 2 s at exit for the compiles it asked for, so "
+                 "that they are kept. Not used with --dump, "
+                 "FUSEVM_JIT_DEBUG or FUSEVM_JIT_PERF (they need LLVM's own "
+                 "loader); see docs/cache.md")
+      ->type_name("DIR");
+  App.add_flag("--no-cache", NoCache, "Ignore FUSEVM_CACHE and --cache");
   App.add_flag("--print-result", PrintResult,
                "Print to_str of main's result and a newline at the end");
   if (int Code = tools::parseArgs(App, "fusevm", argc, argv); Code >= 0)
@@ -215,6 +247,7 @@ int main(int argc, char **argv) {
   RunOptions Opts;
   Opts.MaxCallDepth = MaxDepth;
   std::unique_ptr<JitEngine> Engine;
+  std::unique_ptr<CachingEngine> Cached;
   if (Jit != "off") {
     JitOptions JO;
     JO.DumpIR = Dump == "ir";
@@ -237,6 +270,24 @@ int main(int argc, char **argv) {
                  App.count("--jit-sync");
     Opts.JitStartDelayMs = Tuned && !App.count("--jit-delay") ? 0 : JitDelay;
     Opts.BackgroundCompile = !JitSync;
+    if (CacheDir.empty())
+      if (const char *Env = std::getenv("FUSEVM_CACHE"))
+        CacheDir = Env;
+    bool Bypass = JO.DumpIR || JO.DumpAsm || JO.DebuggerSupport || JO.PerfSupport;
+    if (!CacheDir.empty() && !NoCache && !Bypass) {
+      CacheConfig Cfg;
+      Cfg.Dir = CacheDir;
+      Cfg.OptLevel = JO.OptLevel;
+      std::string Warning;
+      Cached = createCachingEngine(*Engine, Cfg, Warning);
+      if (Cached) {
+        Opts.Jit = Cached.get();
+        Opts.FinishCompilesMs = 2000;
+      } else {
+        std::fprintf(stderr, "fusevm: warning: %s; running without the code cache\n",
+                     Warning.c_str());
+      }
+    }
   }
   OpProfile Profile;
   if (!ProfileOps.empty()) {
@@ -272,6 +323,8 @@ int main(int argc, char **argv) {
   if (!ProfileOps.empty())
     if (int Bad = writeProfile(Profile, ProfileOps))
       return Bad;
+  if (Cached)
+    Cached->flush();
   if (Engine) {
     // A background compile may still be running for a program that has
     // finished: leave without waiting for it (or running destructors that

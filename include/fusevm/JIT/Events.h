@@ -39,6 +39,11 @@ struct JitEvent {
                 ///< when that code returns)
     Deopt,      ///< compiled code handed its activation back at Ip (Reason)
     Recompile,  ///< code dropped; the next compile speculates less (Reason)
+    CacheHit,   ///< the code cache had the code (loaded, not generated)
+    CacheMiss,  ///< it did not (generated, then stored unless CacheStore is missing)
+    CacheStore, ///< generated code was stored in the code cache
+    CacheReject, ///< an entry was refused and dropped (Reason: "checksum",
+                 ///< "target", "loader: ...")
   } K = Compiled;
   uint32_t Func = 0;    ///< index into the chunk's function table
   std::string Function; ///< its name
@@ -55,7 +60,8 @@ struct JitEvent {
   bool Osr = false;      ///< with an on-stack-replacement entry at Ip
   bool Background = false; ///< compiled on the worker thread
   bool Generated = true; ///< false: the engine's code for the same request
-  double Ms = 0;         ///< compile time
+  bool FromCache = false; ///< loaded from the code cache (also CacheHit)
+  double Ms = 0;         ///< compile (or load) time
 };
 
 class JitEventListener {
@@ -76,6 +82,11 @@ public:
   double LevelMs[2] = {};
   uint64_t OsrEntries = 0, Deopts = 0, Recompiles = 0;
   double CompileMs = 0;
+  uint64_t CacheHits = 0, CacheMisses = 0, CacheStores = 0;
+  double CacheLoadMs = 0;
+  /// Refused cache entries by reason (its first word: checksum, chunk,
+  /// target, key, request, loader, error).
+  std::vector<std::pair<std::string, uint64_t>> CacheRejects;
   void onJitEvent(const JitEvent &E) override;
 };
 

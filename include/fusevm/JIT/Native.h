@@ -119,6 +119,30 @@ struct JitResult {
   bool Generated = false;
   unsigned OptLevel = 0; ///< the LLVM optimisation level used
   double Ms = 0;         ///< wall time of the compile
+  /// What a code cache (fusevm/Cache/CachingEngine.h) did for this
+  /// request: Hit (loaded, nothing generated) or Miss (generated; Stored
+  /// says whether it was kept). CacheReject: why an entry found for the
+  /// key was refused ("checksum", "target", "loader: ...").
+  enum class CacheOutcome : uint8_t { None, Hit, Miss } Cache = CacheOutcome::None;
+  bool Stored = false;
+  std::string CacheReject;
+};
+
+/// A unit a code cache kept from an earlier process, ready to run: a warm
+/// run installs these at its start (the code that got hot before), so it
+/// runs native code from a function's first call.
+struct WarmUnit {
+  uint32_t Func = 0;
+  int64_t OsrIp = -1;
+  JitLevel Level = JitLevel::Optimised;
+  bool Linear = false, Budget = false;
+  std::vector<KindMask> Params;
+  JitResult Res;
+};
+struct WarmStart {
+  std::vector<WarmUnit> Units;
+  std::vector<std::string> Rejects; ///< bad entries found (and dropped)
+  double Ms = 0;                    ///< time to find and load them
 };
 
 /// A code generator the interpreter's tier policy calls (lib/JIT). This is
@@ -135,6 +159,9 @@ public:
   /// without loading it.
   virtual bool compileObject(const JitRequest &R, std::string &Object,
                              std::string &Why) = 0;
+  /// The units kept for \p Chunk's program (R.C, R.Info, R.ChunkKey) by
+  /// earlier processes; none unless the engine has a cache.
+  virtual WarmStart warmUnits(const JitRequest &Chunk) { return {}; }
 };
 
 /// True when function \p F of \p C has no jumps and no fused loops: the

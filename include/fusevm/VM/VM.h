@@ -132,6 +132,10 @@ struct RunOptions {
   /// makes what gets compiled when deterministic). Only when the process
   /// may use more than one CPU.
   bool BackgroundCompile = true;
+  /// At the end of the run, wait up to this many milliseconds for the
+  /// background compiles it asked for (running or queued) to finish, so
+  /// that a code cache keeps them for the next run; 0: drop them.
+  uint32_t FinishCompilesMs = 0;
   /// Records the op-pair profile here (counts ops like CountOps).
   OpProfile *Profile = nullptr;
   /// Receives every JIT event of the run (compiles, refusals, OSR entries,
@@ -158,6 +162,9 @@ struct RunStats {
   /// LLVM code generation runs by level (JitLevel), and their time.
   uint64_t LevelCompiles[2] = {};
   double LevelMs[2] = {};
+  /// Code cache (fusevm/Cache/CachingEngine.h): units loaded, generated
+  /// because missing, stored, and entries refused.
+  uint64_t CacheHits = 0, CacheMisses = 0, CacheStores = 0, CacheRejects = 0;
 };
 
 struct RunResult {
