@@ -35,8 +35,10 @@ std::string cacheDigest(const std::string &Data) {
 
 namespace {
 
-/// How long a writer waits for another process's write (ms).
-constexpr int BusyTimeoutMs = 5000;
+/// How long a writer waits for another process's write (ms): writes take
+/// milliseconds, so a lock held longer is someone else's long transaction,
+/// and the run had better go on without storing.
+constexpr int BusyTimeoutMs = 1000;
 
 /// Appends a length-prefixed field (key and checksum inputs are
 /// unambiguous concatenations).

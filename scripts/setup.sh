@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   cmake ninja-build g++ lld ccache python3 python3-psutil pkg-config dpkg-dev
   llvm-19-dev llvm-19-tools libzstd-dev
-  libcereal-dev libcli11-dev libsqlite3-dev libgtest-dev
+  libcereal-dev libcli11-dev libsqlite3-dev sqlite3 libgtest-dev
   lua5.4 luajit hyperfine time gcc util-linux gnuplot-nox   # benchmark peers
 )
 

@@ -241,7 +241,7 @@ private:
   std::mutex M; ///< warm starts and compiles may come from two threads
   /// Code loaded in this process, by key.
   std::unordered_map<std::string, JitResult> Loaded;
-  bool StoreWarned = false;
+  bool StoreFailed = false;
 };
 
 void CachedJit::warn(const std::string &W) {
@@ -329,9 +329,11 @@ bool CachedJit::compile(const JitRequest &R, JitResult &Out,
   U.Request = P.Specialisation;
   U.Object = std::move(Object);
   std::string Warning;
-  Out.Stored = Cache->store(U, Warning);
-  if (!Out.Stored && !StoreWarned) {
-    StoreWarned = true; // once per process: the run goes on uncached
+  Out.Stored = !StoreFailed && Cache->store(U, Warning);
+  if (!Out.Stored && !StoreFailed) {
+    // Once per process: the run goes on without storing (a full disk or a
+    // lock held by someone else would only fail, or wait, again).
+    StoreFailed = true;
     warn(Warning + "; running without storing code");
   }
   Out.Ms = msSince(T0);

@@ -1226,7 +1226,9 @@ osr : {
   size_t StackLen = static_cast<size_t>(Sp - Base);
   maybePoll();
   std::vector<uint8_t> &State = OsrState[unsigned(firstLevel())];
-  if (State[At] == OsrNone) {
+  // Optimised code with an entry here (a warm run's, from the code cache)
+  // makes a baseline compile pointless.
+  if (State[At] == OsrNone && OsrState[1][At] != OsrReady) {
     if (Act.CurSlots == Act.FrameSlots && Info.Depth[At] == 0) {
       Fs.StackTop = static_cast<size_t>(Sp - Fs.Stack.Mem);
       tryCompile(Act.Func, nullptr, At, SlotPtr, Base, StackLen, firstLevel());

@@ -8,11 +8,15 @@ NAME.args (one argument per line) and NAME.in (stdin bytes).
 Every test runs once per execution mode given with --mode (repeatable):
 a `fusevm --jit=MODE` flag, `hot` (`--jit=auto --jit-threshold=1`: every
 function and loop compiled at once), `fbc` (compile with fusevmc to .fbc first, then
-run the binary), `fuse` (the same through `fusevmc --fuse`) or `aot` (an
-executable from `fusevmc --emit=exe`, run with the test's arguments). Prints one line
-per failure and a closing line "conformance: N passed, M failed".
+run the binary), `fuse` (the same through `fusevmc --fuse`), `aot` (an
+executable from `fusevmc --emit=exe`, run with the test's arguments) or
+`warm` (`hot` with a code cache, compiling on the interpreter's thread:
+run twice, cold then warm; both must pass, and the warm run must report
+`llvm_compiles: 0`). Prints one line per failure and a closing line
+"conformance: N passed, M failed".
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -65,6 +69,10 @@ def run_one(args, name, mode, tmp):
                 return None
             return "fusevmc exit %d: %s" % (c.returncode, c.stderr.decode()[:300])
         program = fbc
+    elif mode == "warm":
+        cache = os.path.join(tmp, "cache-" + name)
+        extra = ["--jit=auto", "--jit-threshold=1", "--jit-sync",
+                 "--cache=" + cache, "--stats"]
     elif mode.startswith("hot"):
         # auto with every function and loop hot at once: compiles on the
         # first call, enters loops by on-stack replacement on the first
@@ -74,22 +82,51 @@ def run_one(args, name, mode, tmp):
         extra = ["--jit=" + mode]
     if mode != "aot":
         cmd = [args.fusevm] + extra + [program, "--"] + prog_args
-    try:
-        p = subprocess.run(cmd, input=stdin, capture_output=True,
-                           timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        return "timed out after %ss" % args.timeout
+    runs = ["cold", "warm"] if mode == "warm" else [""]
     problems = []
+    for run in runs:
+        try:
+            p = subprocess.run(cmd, input=stdin, capture_output=True,
+                               timeout=args.timeout)
+        except subprocess.TimeoutExpired:
+            return "%s timed out after %ss" % (run, args.timeout)
+        check(p, want_out, want_code, want_err, problems, run)
+        if run == "warm":
+            stats = last_json(p.stderr)
+            if stats is None:
+                if want_code not in (65, 66):  # rejected before running
+                    problems.append("warm run printed no --stats")
+            elif stats["llvm_compiles"] != 0:
+                problems.append("warm run generated code: llvm_compiles %d, "
+                                "cache_hits %d, cache_misses %d" % (
+                                    stats["llvm_compiles"], stats["cache_hits"],
+                                    stats["cache_misses"]))
+    return "; ".join(problems) if problems else None
+
+
+def last_json(stderr):
+    for line in reversed(stderr.decode("utf-8", "replace").splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                return None
+    return None
+
+
+def check(p, want_out, want_code, want_err, problems, run):
+    at = run + " run: " if run else ""
     if p.stdout != want_out:
-        problems.append("stdout differs:\n--- want\n%s\n--- got\n%s" % (
+        problems.append(at + "stdout differs:\n--- want\n%s\n--- got\n%s" % (
             want_out.decode("utf-8", "replace")[:600],
             p.stdout.decode("utf-8", "replace")[:600]))
     if p.returncode != want_code:
-        problems.append("exit code %d, want %d" % (p.returncode, want_code))
+        problems.append(at + "exit code %d, want %d" % (p.returncode, want_code))
     err = p.stderr.decode("utf-8", "replace")
     if want_err and want_err not in err:
-        problems.append("stderr lacks %r: %s" % (want_err, err[:300]))
-    return "; ".join(problems) if problems else None
+        problems.append(at + "stderr lacks %r: %s" % (want_err, err[:300]))
+    if "warning" in err and "cache" in err:
+        problems.append(at + "cache warning: " + err[:300])
 
 
 def main():

@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "fusevm/Cache/CachingEngine.h"
 #include "fusevm/AOT/AOT.h"
 #include "fusevm/Asm/Assembler.h"
 #include "fusevm/JIT/JIT.h"
@@ -22,6 +23,7 @@
 #include <cstring>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
@@ -284,7 +286,7 @@ unsigned long long TotalCompiles = 0;
 
 Outcome runWith(const Chunk &C, JitEngine *Jit, RunOptions::JitMode Mode,
                 uint32_t Threshold, bool Background = false,
-                uint32_t OptThreshold = 0) {
+                uint32_t OptThreshold = 0, uint64_t *Compiles = nullptr) {
   VM Vm;
   RunOptions Opts;
   Outcome O;
@@ -302,6 +304,8 @@ Outcome runWith(const Chunk &C, JitEngine *Jit, RunOptions::JitMode Mode,
     O.Result = toStdString(R.Result);
   O.Status = R.Status;
   TotalCompiles += R.Stats.LLVMCompiles;
+  if (Compiles)
+    *Compiles = R.Stats.LLVMCompiles;
   return O;
 }
 
@@ -407,6 +411,15 @@ int main(int argc, char **argv) {
        Hot = createJitEngine(O0), Warm = createJitEngine(O2),
        AotInner = createJitEngine(O2);
   AotLowering Aot(*AotInner);
+  // The warm-cache lane: a cold run fills the code cache, then a warm run
+  // through a new caching engine (as a new process would make) installs
+  // and runs what it kept, generating nothing.
+  auto CacheInner = createJitEngine(O0);
+  std::string CacheDir = "/tmp/fusevm-jit-diff-cache-" + std::to_string(::getpid());
+  CacheConfig CacheCfg;
+  CacheCfg.Dir = CacheDir;
+  CacheCfg.OptLevel = 0;
+  unsigned WarmRuns = 0, WarmCompiled = 0;
   struct Mode {
     const char *Name;
     JitEngine *Jit;
@@ -469,6 +482,35 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
+    for (int Run = 0; Run < 2; ++Run) {
+      std::string Warning;
+      auto J = createCachingEngine(*CacheInner, CacheCfg, Warning);
+      if (!J) {
+        std::fprintf(stderr, "jit-diff-fuzz: cache: %s\n", Warning.c_str());
+        return 1;
+      }
+      uint64_t Compiles = 0;
+      Outcome Got = runWith(*C, J.get(), RunOptions::JitMode::Auto, 1, false,
+                            2, &Compiles);
+      const char *Name = Run ? "warm cache" : "cold cache";
+      // A warm run installs optimised code from the first call, so code
+      // that speculated on kinds can fail more often than it did cold and
+      // be recompiled without the speculation: allowed, and counted.
+      WarmCompiled += Run == 1 && Compiles != 0;
+      if (!(Got == Want)) {
+        std::fprintf(stderr,
+                     "jit-diff-fuzz: program %u (seed %llu) differs under %s "
+                     "(%llu compiles)\n%s",
+                     P, (unsigned long long)Seed, Name,
+                     (unsigned long long)Compiles, Text.c_str());
+        show("interpreter", Want);
+        show(Name, Got);
+        if (!Keep.empty())
+          std::ofstream(Keep) << Text;
+        return 1;
+      }
+      WarmRuns += Run;
+    }
     if (ExeEvery && P % ExeEvery == 0) {
       // The same program as an executable: what it prints, its exit code
       // (the status, or 70 with the interpreter's diagnostic).
@@ -490,6 +532,10 @@ int main(int argc, char **argv) {
       ++Exes;
     }
   }
+  std::filesystem::remove_all(CacheDir);
+  std::printf("jit-diff-fuzz: %u of them also cold then warm through the code "
+              "cache (%u warm runs recompiled code whose speculation failed)\n",
+              WarmRuns, WarmCompiled);
   if (Exes)
     std::printf("jit-diff-fuzz: %u of them also as AOT executables\n", Exes);
   std::printf("jit-diff-fuzz: %u programs (seed %llu) x %zu tiers agree with "

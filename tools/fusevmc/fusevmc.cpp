@@ -15,7 +15,9 @@
 #include "fusevm/Asm/Assembler.h"
 #include "fusevm/Bytecode/Fbc.h"
 #include "fusevm/Bytecode/Fuse.h"
+#include "fusevm/Cache/CachingEngine.h"
 #include "fusevm/Core/Diag.h"
+#include "fusevm/JIT/JIT.h"
 #include "fusevm/Support/Program.h"
 #include "fusevm/Verify/Verifier.h"
 
@@ -31,6 +33,55 @@
 #include <unistd.h>
 
 using namespace fusevm;
+
+/// --cache=DIR: compiles every function of \p C as `fusevm` would for its
+/// calls (optimised, its parameters specialised to the kinds the whole
+/// program passes) and stores the code, so that the first `fusevm` run of
+/// the program finds it: main runs natively from its first op.
+static int prewarmCache(const Chunk &C, const VerifyInfo &Info,
+                        const std::string &Dir, unsigned OptLevel) {
+  JitOptions JO;
+  JO.OptLevel = OptLevel;
+  JO.Helpers = &nativeRuntimeSymbols();
+  std::unique_ptr<JitEngine> Inner = createJitEngine(JO);
+  CacheConfig Cfg;
+  Cfg.Dir = Dir;
+  Cfg.OptLevel = OptLevel;
+  bool Failed = false;
+  Cfg.Warn = [&](const std::string &W) {
+    std::fprintf(stderr, "fusevmc: error: %s\n", W.c_str());
+    Failed = true;
+  };
+  std::string Warning;
+  std::unique_ptr<CachingEngine> J = createCachingEngine(*Inner, Cfg, Warning);
+  if (!J) {
+    std::fprintf(stderr, "fusevmc: error: --cache: %s\n", Warning.c_str());
+    return ExitCantWrite;
+  }
+  std::vector<std::vector<KindMask>> Params = wholeProgramParamKinds(C, Info);
+  uint64_t Hash = C.opHash();
+  std::string Key(reinterpret_cast<const char *>(&Hash), sizeof Hash);
+  Key += C.contentDigest();
+  for (uint32_t F = 0; F < C.Functions.size() && !Failed; ++F) {
+    JitRequest R;
+    R.C = &C;
+    R.Info = &Info;
+    R.ChunkKey = Key;
+    R.Func = F;
+    R.Linear = isLinearFunction(C, F);
+    R.Level = JitLevel::Optimised;
+    R.ParamMasks = Params[F];
+    JitResult Res;
+    std::string Why;
+    if (!J->compile(R, Res, Why)) {
+      std::fprintf(stderr, "fusevmc: error: --cache: cannot compile %s: %s\n",
+                   C.functionName(F).c_str(), Why.c_str());
+      return ExitCantWrite;
+    }
+  }
+  J->flush();
+  return Failed ? ExitCantWrite : ExitOk;
+}
 
 static std::string emitFromExtension(const std::string &Out) {
   if (Out == "-")
@@ -189,8 +240,10 @@ int main(int argc, char **argv) {
       "with the fusevm runtime library (libfusevm-runtime.a) it runs as\n"
       "fusevm --jit=off would. --emit=exe links it with the C compiler\n"
       "driver ($CC, else cc; lld when installed).\n"
+      "--cache=DIR fills the code cache fusevm --cache=DIR reads, for this\n"
+      "machine, with code for the program as compiled (after --fuse).\n"
       "Exit codes: 0 success, 64 usage error, 65 input rejected, 66 input\n"
-      "cannot be opened, 74 output cannot be written (or linked).");
+      "cannot be opened, 74 output or cache cannot be written (or linked).");
   std::string Input, Output, Emit, Target, Cpu, Cache;
   std::vector<std::string> HostBuiltins;
   unsigned OptLevel = 2;
@@ -228,8 +281,10 @@ int main(int argc, char **argv) {
       ->expected(1)
       ->allow_extra_args(false);
   App.add_option("--cache", Cache,
-                 "Also store the compiled code in the fusevm code cache "
-                 "under DIR (not built yet)")
+                 "Also compile every function for this machine as fusevm "
+                 "does and store the code in the code cache under DIR, so "
+                 "that the first `fusevm --cache=DIR` run is warm (at the "
+                 "-O level given here; fusevm's default is -O2)")
       ->type_name("DIR");
   if (int Code = tools::parseArgs(App, "fusevmc", argc, argv); Code >= 0)
     return Code;
@@ -246,9 +301,9 @@ int main(int argc, char **argv) {
                  Output.c_str());
     return ExitCantWrite;
   }
-  if (!Cache.empty()) {
-    std::fprintf(stderr, "fusevmc: error: --cache: the code cache is not "
-                         "built yet\n");
+  if (!Cache.empty() && (!Target.empty() || !Cpu.empty())) {
+    std::fprintf(stderr, "fusevmc: error: --cache stores code for this "
+                         "machine; it cannot be used with --target or --cpu\n");
     return ExitUsage;
   }
   if (Emit.empty())
@@ -299,11 +354,14 @@ int main(int argc, char **argv) {
       return ExitRejected;
     }
   }
+  auto Finish = [&] {
+    return Cache.empty() ? ExitOk : prewarmCache(*C, *V, Cache, OptLevel);
+  };
   if (Emit == "fbc" || Emit == "asm") {
     std::string Bytes = Emit == "fbc" ? writeFbc(*C) : disassemble(*C);
     if (llvm::Error E = writeFileAtomic(Output, Bytes))
       return reportError(std::move(E), "fusevmc");
-    return ExitOk;
+    return Finish();
   }
   AotOptions AO;
   AO.OptLevel = OptLevel;
@@ -316,9 +374,12 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "fusevmc: error: %s\n", Msg.c_str());
     return ExitUsage; // an unknown target or CPU
   }
-  if (Emit == "exe")
-    return linkExecutable(*Code, Output);
+  if (Emit == "exe") {
+    if (int Linked = linkExecutable(*Code, Output))
+      return Linked;
+    return Finish();
+  }
   if (llvm::Error E = writeFileAtomic(Output, *Code))
     return reportError(std::move(E), "fusevmc");
-  return ExitOk;
+  return Finish();
 }
