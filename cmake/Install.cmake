@@ -4,17 +4,19 @@
 include(CMakePackageConfigHelpers)
 
 # libfusevm.a: everything a frontend links, and LLVM's Support library,
-# in one archive (the JIT comes from the plugin).
+# in one archive (the JIT comes from the plugin; the code cache needs
+# -lsqlite3).
 set(FUSEVM_EMBED_LIB ${CMAKE_BINARY_DIR}/lib/libfusevm.a)
 set(FUSEVM_EMBED_PARTS $<TARGET_FILE:FusevmSupport> $<TARGET_FILE:FusevmAsm>
   $<TARGET_FILE:FusevmBytecode> $<TARGET_FILE:FusevmVM>
-  $<TARGET_FILE:FusevmVerify> $<TARGET_FILE:FusevmCore>
+  $<TARGET_FILE:FusevmVerify> $<TARGET_FILE:FusevmCache> $<TARGET_FILE:FusevmCore>
   ${LLVM_LIBRARY_DIR}/libLLVMSupport.a ${LLVM_LIBRARY_DIR}/libLLVMDemangle.a)
 add_custom_command(OUTPUT ${FUSEVM_EMBED_LIB}
   COMMAND ${CMAKE_COMMAND} -DAR=${CMAKE_AR} -DOUT=${FUSEVM_EMBED_LIB}
           "-DLIBS=${FUSEVM_EMBED_PARTS}"
           -P ${CMAKE_SOURCE_DIR}/cmake/MergeArchives.cmake
-  DEPENDS FusevmSupport FusevmAsm FusevmBytecode FusevmVM FusevmVerify FusevmCore
+  DEPENDS FusevmSupport FusevmAsm FusevmBytecode FusevmVM FusevmVerify
+          FusevmCache FusevmCore
   COMMENT "Merging the embedding library libfusevm.a" VERBATIM)
 add_custom_target(fusevm-embed ALL DEPENDS ${FUSEVM_EMBED_LIB})
 
@@ -57,7 +59,7 @@ set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
  frontends also need LLVM 19's headers (llvm-19-dev).")
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS OFF)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), libgcc-s1")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), libgcc-s1, libsqlite3-0")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "gcc, lld")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "fusevm/Cache/CachingEngine.h"
 #include "fusevm/Core/ChunkBuilder.h"
 #include "fusevm/Core/Diag.h"
 #include "fusevm/JIT/JIT.h"
@@ -22,7 +23,11 @@ using namespace fusevm;
 int main(int argc, char **argv) {
   // embed --jit: the same run with the native tiers, loaded from the JIT
   // plugin that is installed with the library (no LLVM linked in here).
-  bool Jit = argc > 1 && std::strcmp(argv[1], "--jit") == 0;
+  // embed --jit-cache DIR: and with the code cache under DIR (a second run
+  // loads the code instead of compiling it).
+  bool Jit = argc > 1 && std::strncmp(argv[1], "--jit", 5) == 0;
+  const char *CacheDir =
+      argc > 2 && std::strcmp(argv[1], "--jit-cache") == 0 ? argv[2] : nullptr;
   ChunkBuilder B("embed.src");
   // main
   B.setLine(1);
@@ -77,17 +82,31 @@ int main(int argc, char **argv) {
 
   RunOptions Opts;
   std::unique_ptr<JitEngine> Engine;
+  std::unique_ptr<CachingEngine> Cached;
   if (Jit) {
     Engine = createJitEnginePlugin(JitOptions());
     Opts.Jit = Engine.get();
     Opts.Mode = RunOptions::JitMode::Block; // every function native
   }
+  if (CacheDir) {
+    CacheConfig Cfg;
+    Cfg.Dir = CacheDir;
+    std::string Warning;
+    Cached = createCachingEngine(*Engine, Cfg, Warning);
+    if (Cached)
+      Opts.Jit = Cached.get();
+    else // not fatal: the run goes on without the cache
+      std::fprintf(stderr, "embed: warning: %s\n", Warning.c_str());
+  }
   RunResult R;
   if (llvm::Error E = Vm.run(*C, Opts, R))
     return reportError(std::move(E), "embed");
   if (Jit)
-    std::printf("native: %llu functions compiled\n",
-                static_cast<unsigned long long>(R.Stats.BlockCompiled));
+    std::printf("native: %llu functions compiled, %llu generated, %llu "
+                "loaded from the cache\n",
+                static_cast<unsigned long long>(R.Stats.BlockCompiled),
+                static_cast<unsigned long long>(R.Stats.LLVMCompiles),
+                static_cast<unsigned long long>(R.Stats.CacheHits));
   std::printf("result %s, status %d, %llu ops, %llu calls, op hash %016llx\n",
               toStdString(R.Result).c_str(), R.Status,
               static_cast<unsigned long long>(R.Stats.InterpOps),

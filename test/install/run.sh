@@ -25,6 +25,9 @@ echo "install: cmake --install put every file in place"
 check_embed() { # the output embed.cpp prints, without and with the JIT
   "$1" | grep >/dev/null 'result 42, status 0'
   "$1" --jit | grep >/dev/null 'native: 2 functions compiled'
+  rm -rf "$WORK/cache"
+  "$1" --jit-cache "$WORK/cache" | grep >/dev/null '2 generated, 0 loaded from the cache'
+  "$1" --jit-cache "$WORK/cache" | grep >/dev/null '0 generated, 2 loaded from the cache'
 }
 
 # find_package(fusevm)
@@ -33,7 +36,7 @@ cmake -S "$SRC/test/install" -B "$WORK/pkg" -G Ninja \
   -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$WORK/pkg" >/dev/null
 check_embed "$WORK/pkg/embed"
-echo "install: find_package(fusevm): built and ran embed.cpp (interpreter, JIT plugin)"
+echo "install: find_package(fusevm): built and ran embed.cpp (interpreter, JIT plugin, code cache)"
 
 # pkg-config
 export PKG_CONFIG_PATH="$P/lib/pkgconfig"
@@ -41,7 +44,7 @@ export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 c++ -O1 -o "$WORK/embed-pc" "$SRC/docs/examples/embed.cpp" \
   $(pkg-config --cflags --libs fusevm)
 check_embed "$WORK/embed-pc"
-echo "install: pkg-config fusevm: built and ran embed.cpp (interpreter, JIT plugin)"
+echo "install: pkg-config fusevm: built and ran embed.cpp (interpreter, JIT plugin, code cache)"
 
 # The installed fusevmc finds the installed runtime library.
 "$P/bin/fusevmc" "$SRC/examples/primes.fasm" -o "$WORK/primes"
