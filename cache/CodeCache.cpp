@@ -219,7 +219,7 @@ bool CodeCache::connect(std::string &Warning) {
   if (Rc != SQLITE_OK) {
     Warning = "cannot open " + Path + ": " +
               (Db ? sqlite3_errmsg(Db) : sqlite3_errstr(Rc));
-    close();
+    disconnect();
     return false;
   }
   sqlite3_busy_timeout(Db, BusyTimeoutMs);
@@ -234,7 +234,7 @@ bool CodeCache::connect(std::string &Warning) {
       if (Code == SQLITE_NOTADB || Code == SQLITE_CORRUPT)
         return reset("is not a database (" + Error + ")", Warning);
       Warning = "cannot read " + Path + ": " + Error;
-      close();
+      disconnect();
       return false;
     }
     Schema = int(V.integer(0));
@@ -263,7 +263,7 @@ bool CodeCache::connect(std::string &Warning) {
       std::string Ignored;
       exec("ROLLBACK", Ignored);
       Warning = "cannot set up " + Path + ": " + Error;
-      close();
+      disconnect();
       return false;
     }
     Schema = SchemaVersion;
@@ -282,7 +282,8 @@ bool CodeCache::connect(std::string &Warning) {
 bool CodeCache::reset(const std::string &Why, std::string &Warning) {
   // A cache may always be thrown away: move the broken file aside (for a
   // post-mortem; replaces an earlier one) and start a new database.
-  close();
+  Used.clear();
+  disconnect();
   std::string Aside = Path + ".corrupt";
   if (::rename(Path.c_str(), Aside.c_str()) != 0) {
     Warning = Path + " " + Why + " and cannot be moved aside: " +
@@ -300,17 +301,19 @@ bool CodeCache::reset(const std::string &Why, std::string &Warning) {
   return true;
 }
 
-void CodeCache::close() {
+void CodeCache::disconnect() {
   if (Db)
     sqlite3_close_v2(Db);
   Db = nullptr;
   Usable = false;
 }
 
-CodeCache::~CodeCache() {
+void CodeCache::close() {
   flushHits();
-  close();
+  disconnect();
 }
+
+CodeCache::~CodeCache() { close(); }
 
 bool CodeCache::exec(const char *Sql, std::string &Error) {
   char *Msg = nullptr;
@@ -343,6 +346,7 @@ bool CodeCache::lookup(const std::string &Key, const std::string &Chunk,
               " FROM units WHERE key = ?1").c_str());
   if (!S.ok()) {
     Reject = "error: " + lastError();
+    recover(sqlite3_errcode(Db));
     return false;
   }
   S.bind(1, Key);
@@ -351,6 +355,7 @@ bool CodeCache::lookup(const std::string &Key, const std::string &Chunk,
     return false; // a plain miss
   if (Rc != SQLITE_ROW) {
     Reject = "error: " + lastError();
+    recover(sqlite3_errcode(Db));
     return false;
   }
   std::string Checksum;
@@ -388,7 +393,8 @@ std::vector<CacheUnit> CodeCache::unitsFor(const std::string &Chunk,
     return Units;
   S.bind(1, Chunk).bind(2, Target, false);
   std::vector<std::string> Bad;
-  while (S.step() == SQLITE_ROW) {
+  int Rc;
+  while ((Rc = S.step()) == SQLITE_ROW) {
     CacheUnit U;
     std::string Checksum, Reject;
     readUnit(S, U, Checksum);
@@ -400,6 +406,11 @@ std::vector<CacheUnit> CodeCache::unitsFor(const std::string &Chunk,
     Used.push_back(U.Key);
     Units.push_back(std::move(U));
   }
+  if (Rc != SQLITE_DONE) {
+    Rejects.push_back("error: " + lastError());
+    recover(sqlite3_errcode(Db));
+    return Units;
+  }
   for (const std::string &K : Bad)
     drop(K);
   return Units;
@@ -409,26 +420,10 @@ bool CodeCache::store(const CacheUnit &U, std::string &Warning) {
   if (!Usable)
     return false;
   std::string Error;
-  if (!exec("BEGIN IMMEDIATE", Error)) {
+  // A corrupt database is started over and the unit stored in the new one;
+  // other failures (full, read-only, locked) are the caller's warning.
+  if (!write(U, Error) && !(recover(LastCode) && write(U, Error))) {
     Warning = "cannot write " + Path + ": " + Error;
-    return false;
-  }
-  Stmt S(Db, "INSERT OR REPLACE INTO units(key, chunk, target, func, osr,"
-             " level, request, checksum, size, created, last_used, hits,"
-             " object) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10,"
-             " 0, ?11)");
-  std::string Sum = checksumOf(U);
-  bool Ok = S.ok();
-  if (Ok) {
-    S.bind(1, U.Key).bind(2, U.Chunk).bind(3, U.Target, false);
-    S.bind(4, int64_t(U.Func)).bind(5, U.Osr).bind(6, int64_t(U.Level));
-    S.bind(7, U.Request).bind(8, Sum).bind(9, int64_t(U.Object.size()));
-    S.bind(10, now()).bind(11, U.Object);
-    Ok = S.step() == SQLITE_DONE;
-  }
-  if (!Ok || !exec("COMMIT", Error)) {
-    Warning = "cannot write " + Path + ": " + (Ok ? Error : lastError());
-    exec("ROLLBACK", Error);
     return false;
   }
   // Keep under the cap: least recently used units go first.
@@ -441,6 +436,44 @@ bool CodeCache::store(const CacheUnit &U, std::string &Warning) {
       prune(MaxBytes - MaxBytes / 10, Removed, Error);
   }
   return true;
+}
+
+bool CodeCache::write(const CacheUnit &U, std::string &Error) {
+  if (exec("BEGIN IMMEDIATE", Error) && insert(U, Error) &&
+      exec("COMMIT", Error))
+    return true;
+  LastCode = sqlite3_errcode(Db);
+  std::string Ignored;
+  exec("ROLLBACK", Ignored);
+  return false;
+}
+
+bool CodeCache::insert(const CacheUnit &U, std::string &Error) {
+  Stmt S(Db, "INSERT OR REPLACE INTO units(key, chunk, target, func, osr,"
+             " level, request, checksum, size, created, last_used, hits,"
+             " object) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10,"
+             " 0, ?11)");
+  std::string Sum = checksumOf(U);
+  if (S.ok()) {
+    S.bind(1, U.Key).bind(2, U.Chunk).bind(3, U.Target, false);
+    S.bind(4, int64_t(U.Func)).bind(5, U.Osr).bind(6, int64_t(U.Level));
+    S.bind(7, U.Request).bind(8, Sum).bind(9, int64_t(U.Object.size()));
+    S.bind(10, now()).bind(11, U.Object);
+    if (S.step() == SQLITE_DONE)
+      return true;
+  }
+  Error = lastError();
+  return false;
+}
+
+bool CodeCache::recover(int Code) {
+  Code &= 0xff;
+  if (!Db || (Code != SQLITE_CORRUPT && Code != SQLITE_NOTADB))
+    return false;
+  std::string Why = "is corrupt (" + lastError() + ")", Warning;
+  bool Ok = reset(Why, Warning);
+  Notes.push_back(Warning);
+  return Ok;
 }
 
 void CodeCache::drop(const std::string &Key) {
@@ -514,7 +547,7 @@ bool CodeCache::clear(std::string &Error) {
     return false;
   }
   exec("VACUUM", Error); // give the space back
-  close();
+  disconnect();
   std::string Warning;
   if (!connect(Warning)) {
     Error = Warning;

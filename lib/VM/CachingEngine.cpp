@@ -220,9 +220,9 @@ public:
   bool compileObject(const JitRequest &R, std::string &Object,
                      std::string &Why) override;
   WarmStart warmUnits(const JitRequest &Chunk) override;
-  void flush() override {
+  void finish() override {
     std::lock_guard<std::mutex> Lock(M);
-    Cache->flushHits();
+    Cache->close();
   }
 
 private:
@@ -277,6 +277,13 @@ bool CachedJit::compile(const JitRequest &R, JitResult &Out,
                             std::string &Why) {
   auto T0 = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> Lock(M);
+  struct Notes {
+    CachedJit &J;
+    ~Notes() {
+      for (const std::string &N : J.Cache->takeNotes())
+        J.warn(N);
+    }
+  } ReportNotes{*this};
   CacheKeyParts P = requestKeyParts(Host, R);
   std::string Key = P.key(), Chunk = P.chunk(), Target = P.target();
   if (auto It = Loaded.find(Key); It != Loaded.end()) {
@@ -350,6 +357,8 @@ WarmStart CachedJit::warmUnits(const JitRequest &Chunk) {
   auto T0 = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> Lock(M);
   WarmStart W;
+  for (const std::string &N : Cache->takeNotes())
+    warn(N);
   CacheKeyParts P = requestKeyParts(Host, Chunk);
   std::vector<CacheUnit> Units =
       Cache->unitsFor(P.chunk(), P.target(), W.Rejects);
@@ -408,6 +417,8 @@ WarmStart CachedJit::warmUnits(const JitRequest &Chunk) {
     Loaded[U->Key] = WU.Res;
     W.Units.push_back(std::move(WU));
   }
+  for (const std::string &N : Cache->takeNotes())
+    warn(N);
   W.Ms = msSince(T0);
   return W;
 }

@@ -151,6 +151,13 @@ private:
     }
     if (!Syms)
       return fail("no symbol table");
+    // Nothing the JIT makes needs running at load or thread-local storage:
+    // an object that asks for either is not one of ours.
+    for (const Elf64_Shdr &H : Sh)
+      if (loaded(H) && (H.sh_type == SHT_INIT_ARRAY || H.sh_type == SHT_FINI_ARRAY ||
+                        H.sh_type == SHT_PREINIT_ARRAY || (H.sh_flags & SHF_TLS)))
+        return fail("initialiser or thread-local section " +
+                    std::string(cstr(ShStr, H.sh_name)));
     return true;
   }
 

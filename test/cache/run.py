@@ -85,9 +85,20 @@ def corrupt_classes():
             f.write(os.urandom(8192))
         os.chmod(db, 0o600)
 
+    def corrupt_pages(db):
+        # Garbage over everything after the first page (the header stays):
+        # SQLite reports corruption on the first query that reads a page.
+        for ext in ("-wal", "-shm"):
+            if os.path.exists(db + ext):
+                os.unlink(db + ext)
+        size = os.path.getsize(db)
+        with open(db, "r+b") as f:
+            f.seek(4096)
+            f.write(os.urandom(max(size - 4096, 4096)))
+
     def delete_wal(db):
-        # The cold run exits without a checkpoint: its entries are in the
-        # WAL, and go with it.
+        # A process killed after storing, before it closed the database:
+        # its entries are in the WAL, and go with it.
         if os.path.exists(db + "-wal"):
             os.unlink(db + "-wal")
 
@@ -102,11 +113,46 @@ def corrupt_classes():
             "UPDATE units SET target = 'x86_64-pc-linux-gnu|"
             "GenuineIntel family 6 model 1 stepping 0|0|O2|llvm 19.1.7'"), True),
         ("garbage file in place of the database", garbage, True),
-        ("deleted -wal", delete_wal, True),
+        ("corrupt pages", corrupt_pages, True),
     ]
 
 
+def killed_run(args, cache):
+    """Runs Inputs/waits.fasm until it has stored its code, then SIGKILLs
+    it: the database is left with a WAL no one folded in."""
+    prog = os.path.join(os.path.dirname(__file__), "Inputs", "waits.fasm")
+    p = subprocess.Popen([args.fusevm, "--cache=" + cache] + HOT + [prog],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    line = p.stdout.readline()  # f has run: its code is stored
+    p.kill()
+    p.wait()
+    p.stdin.close()
+    p.stdout.close()
+    return prog, line
+
+
+def test_killed_writer(args):
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = os.path.join(tmp, "cache")
+        prog, line = killed_run(args, cache)
+        db = os.path.join(cache, "cache.db")
+        if line != b"402\n" or not os.path.exists(db + "-wal"):
+            fail("killed writer: no WAL left behind (%r)" % line)
+            return
+        os.unlink(db + "-wal")
+        p, st = run(args, prog, cache, HOT, stdin=b"x\n")
+        if p.stdout != b"402\nx\n" or p.returncode != 0:
+            fail("killed writer, deleted -wal: output %r exit %d" % (p.stdout, p.returncode))
+        elif st["llvm_compiles"] == 0:
+            fail("killed writer, deleted -wal: nothing recompiled")
+        p, st = run(args, prog, cache, HOT, stdin=b"x\n")
+        if p.stdout != b"402\nx\n" or st["llvm_compiles"] != 0:
+            fail("killed writer, deleted -wal: the cache did not heal")
+    print("corrupt: a killed writer's WAL deleted")
+
+
 def test_corrupt(args, progs):
+    test_killed_writer(args)
     for name, damage, heals in corrupt_classes():
         for prog in progs:
             want = expected(args, prog)

@@ -324,7 +324,7 @@ int main(int argc, char **argv) {
     if (int Bad = writeProfile(Profile, ProfileOps))
       return Bad;
   if (Cached)
-    Cached->flush();
+    Cached->finish();
   if (Engine) {
     // A background compile may still be running for a program that has
     // finished: leave without waiting for it (or running destructors that

@@ -79,7 +79,7 @@ static int prewarmCache(const Chunk &C, const VerifyInfo &Info,
       return ExitCantWrite;
     }
   }
-  J->flush();
+  J->finish();
   return Failed ? ExitCantWrite : ExitOk;
 }
 

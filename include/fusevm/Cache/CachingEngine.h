@@ -50,9 +50,12 @@ struct CacheConfig {
 
 class CachingEngine : public JitEngine {
 public:
-  /// Writes what this process learnt that is not written yet (hit counts
-  /// and use times, for eviction). Also done by the destructor.
-  virtual void flush() = 0;
+  /// The end of the process's use: writes what is not written yet (hit
+  /// counts and use times, for eviction) and closes the database, which
+  /// folds its write-ahead log in. Later requests compile uncached. Also
+  /// done by the destructor (for a process that exits without
+  /// destructors, call this first).
+  virtual void finish() = 0;
 };
 
 /// A caching engine in front of \p Inner (which must outlive it). Null,

@@ -123,15 +123,27 @@ public:
               std::string &Error);
 
   static std::string hex(const std::string &Bytes);
+  /// Warnings about what the cache did on its own (a corrupt database
+  /// moved aside and started over), since the last call.
+  std::vector<std::string> takeNotes() { return std::move(Notes); }
   /// Records the hits of this process (one write; also at close).
   void flushHits();
+  /// Writes the hits and closes the database (its WAL is folded in when
+  /// no other process has it open); the cache is unusable afterwards.
+  void close();
 
 private:
   CodeCache() = default;
   bool connect(std::string &Warning);
   bool reset(const std::string &Why, std::string &Warning);
-  void close();
+  void disconnect();
   bool exec(const char *Sql, std::string &Error);
+  /// One transaction storing \p U; on failure LastCode is SQLite's code.
+  bool write(const CacheUnit &U, std::string &Error);
+  bool insert(const CacheUnit &U, std::string &Error);
+  /// After an error with SQLite code \p Code: a corrupt database is
+  /// moved aside and a new one started (a note). False for other errors.
+  bool recover(int Code);
   std::string lastError() const;
   bool check(const CacheUnit &U, const std::string &Checksum,
              std::string &Reject) const;
@@ -143,6 +155,8 @@ private:
   uint64_t MaxBytes = DefaultMaxBytes;
   uint64_t StoredBytes = 0; ///< since the last size check
   std::vector<std::string> Used; ///< keys hit, for flushHits
+  std::vector<std::string> Notes;
+  int LastCode = 0;
 };
 
 /// SHA-256 of \p Data (32 bytes), as the cache uses for keys and checksums.
