@@ -36,6 +36,10 @@ python3 test/conformance/run.py --fusevm build-asan/tools/fusevm/fusevm \
   --fusevmc build-asan/tools/fusevmc/fusevmc --suite "$SUITE" "${MODES[@]}" \
   --timeout 300
 build-asan/test/fuzz/fusevm-jit-diff-fuzz --programs 60 --seed 7
+for what in corrupt concurrent; do
+  python3 test/cache/run.py --fusevm build-asan/tools/fusevm/fusevm \
+    --fusevmc build-asan/tools/fusevmc/fusevmc --programs bench --runs 20 "$what"
+done
 
 echo "== switch-dispatch build (build-switch): conformance"
 if [ ! -f build-switch/build.ninja ]; then

@@ -60,7 +60,8 @@ template <typename T> void put(std::string &S, const T &V) {
 }
 template <typename T> void put(std::string &S, const std::vector<T> &V) {
   put(S, uint64_t(V.size()));
-  S.append(reinterpret_cast<const char *>(V.data()), V.size() * sizeof(T));
+  if (!V.empty())
+    S.append(reinterpret_cast<const char *>(V.data()), V.size() * sizeof(T));
 }
 
 /// The chunk's identity when the request does not carry it.

@@ -92,7 +92,8 @@ template <typename T> void put(std::string &S, const T &V) {
 }
 template <typename T> void put(std::string &S, const std::vector<T> &V) {
   put(S, uint32_t(V.size()));
-  S.append(reinterpret_cast<const char *>(V.data()), V.size() * sizeof(T));
+  if (!V.empty())
+    S.append(reinterpret_cast<const char *>(V.data()), V.size() * sizeof(T));
 }
 
 /// Reads what put() wrote, never past the end.
@@ -111,7 +112,8 @@ public:
     if (!get(N) || (S.size() - Pos) / sizeof(T) < N)
       return false;
     V.resize(N);
-    std::memcpy(V.data(), S.data() + Pos, N * sizeof(T));
+    if (N) // memcpy's pointers must not be null, even for no bytes
+      std::memcpy(V.data(), S.data() + Pos, N * sizeof(T));
     Pos += N * sizeof(T);
     return true;
   }

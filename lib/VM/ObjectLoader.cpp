@@ -92,8 +92,11 @@ private:
     Why = "malformed object: " + Msg;
     return false;
   }
+  /// \p Count T's at \p Off: in bounds and aligned (the object was copied
+  /// to an aligned buffer; a misaligned table is malformed), else null.
   template <typename T> const T *at(uint64_t Off, uint64_t Count = 1) {
-    if (Off > Obj.size() || Count > (Obj.size() - Off) / sizeof(T))
+    if (Off > Obj.size() || Count > (Obj.size() - Off) / sizeof(T) ||
+        (reinterpret_cast<uintptr_t>(Obj.data()) + Off) % alignof(T))
       return nullptr;
     return reinterpret_cast<const T *>(Obj.data() + Off);
   }
@@ -419,7 +422,14 @@ public:
 bool loadObject(std::string_view Object, const SymbolResolver &Resolve,
                 LoadedObject &Out, std::string &Why) {
   Out = LoadedObject();
-  return Loader(Object, Resolve, Why).run(Out);
+  // ELF's tables are read in place: give them the alignment they need (a
+  // blob from SQLite has none in particular).
+  std::vector<uint64_t> Aligned((Object.size() + 7) / 8);
+  if (!Object.empty())
+    std::memcpy(Aligned.data(), Object.data(), Object.size());
+  std::string_view Copy(reinterpret_cast<const char *>(Aligned.data()),
+                        Object.size());
+  return Loader(Copy, Resolve, Why).run(Out);
 }
 
 } // namespace fusevm
