@@ -85,6 +85,7 @@ std::string unitPrefix(const JitRequest &R, const std::string &TargetKey) {
   put(K, R.OsrSlots);
   put(K, R.OsrStack);
   put(K, R.NoSpeculation);
+  put(K, R.Trace);
   put(K, R.GlobalKinds);
   put(K, R.ElementKinds);
   std::string Name;

@@ -286,15 +286,31 @@ void Lowerer::analyse(uint32_t Seed, const State &S0) {
     Work.pop_back();
     State S = In[At];
     const XOp &O = XOps[At];
+    // A trace follows the direction its recording took; the other is a
+    // side exit, where the analysis does not go.
+    if (!Req.Trace.empty() && traceMark(O.Orig) == TraceOff &&
+        OrigToX[O.Orig - Def.Entry] == At)
+      continue;
     transfer(O, S);
     Opcode Op = O.I.Op;
-    if (hasFlag(Op, OpBranch))
+    uint8_t Dir = traceDirection(At);
+    if (hasFlag(Op, OpBranch) && Dir != TraceFell)
       flow(O.T, S);
-    if (!hasFlag(Op, OpTerminator) && At + 1 < XOps.size())
+    if (!hasFlag(Op, OpTerminator) && At + 1 < XOps.size() && Dir != TraceJumped)
       flow(At + 1, S);
   }
 }
 
+
+uint8_t Lowerer::traceDirection(uint32_t XI) const {
+  const XOp &O = XOps[XI];
+  Opcode Op = O.I.Op;
+  if (Req.Trace.empty() || !hasFlag(Op, OpBranch) || hasFlag(Op, OpTerminator) ||
+      OrigToX[O.Orig - Def.Entry] != XI || Prog.Ops[O.Orig].Op != Op)
+    return 0;
+  uint8_t M = traceMark(O.Orig);
+  return M == TraceFell || M == TraceJumped ? M : 0;
+}
 
 void Lowerer::heapPlaces() {
   HeapStack.assign(StackSlots, false);

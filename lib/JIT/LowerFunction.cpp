@@ -120,6 +120,11 @@ void Lowerer::backEdge(const XOp &O, uint32_t H) {
 void Lowerer::deopt(uint32_t XI) { deoptAt(XOps[XI].Orig, Height); }
 
 void Lowerer::deoptAt(uint32_t OrigIp, uint32_t H) {
+  // A trace hands the frame back where it stands (no nested interpreter).
+  if (Tracing) {
+    traceExit(OrigIp, H, TraceExitGuard);
+    return;
+  }
   // The frame as the interpreter would have it before chunk op OrigIp,
   // with H values on the stack: the stack here, the slots in the one block
   // all deoptimisations of this function share (phis), which hands them to
@@ -164,6 +169,52 @@ void Lowerer::deoptAt(uint32_t OrigIp, uint32_t H) {
   IRB.SetInsertPoint(block("dead"));
 }
 
+void Lowerer::traceExit(uint32_t OrigIp, uint32_t H, uint8_t Kind) {
+  // The stack is written here, the slots in the one block all exits share
+  // (phis); the trace never changes scope level in its own frame (the
+  // recorder refuses that), so level 0 is the frame.
+  // Everything goes to the exit buffer (the frame's own memory may move
+  // while the trace runs: calls into the interpreter grow it).
+  for (uint32_t K = 0; K < H; ++K) {
+    JV V = stackAt(K);
+    Value *At = IRB.CreateConstInBoundsGEP1_64(I8, OsrOut,
+                                               16 * uint64_t(NumSlots + K));
+    IRB.CreateStore(V.P, At);
+    IRB.CreateStore(V.K, IRB.CreateConstInBoundsGEP1_64(I8, At, 8));
+  }
+  if (!ExitBB) {
+    IRBuilder<>::InsertPointGuard Guard(IRB);
+    ExitBB = block("trace_exit");
+    IRB.SetInsertPoint(ExitBB);
+    ExitIpPhi = IRB.CreatePHI(I32, 4, "exit_ip");
+    ExitHeightPhi = IRB.CreatePHI(I32, 4, "exit_height");
+    ExitKindPhi = IRB.CreatePHI(I8, 4, "exit_kind");
+    ExitSlots.clear();
+    for (uint32_t Sl = 0; Sl < NumSlots; ++Sl)
+      ExitSlots.push_back({IRB.CreatePHI(I64, 4), IRB.CreatePHI(I8, 4)});
+    for (uint32_t Sl = 0; Sl < NumSlots; ++Sl) {
+      Value *At = IRB.CreateConstInBoundsGEP1_64(I8, OsrOut, 16 * uint64_t(Sl));
+      IRB.CreateStore(ExitSlots[Sl].first, At);
+      IRB.CreateStore(ExitSlots[Sl].second,
+                      IRB.CreateConstInBoundsGEP1_64(I8, At, 8));
+    }
+    IRB.CreateStore(ExitIpPhi, ctxField(offsetof(NativeCtx, ExitIp)));
+    IRB.CreateStore(ExitHeightPhi, ctxField(offsetof(NativeCtx, ExitHeight)));
+    IRB.CreateStore(ExitKindPhi, ctxField(offsetof(NativeCtx, ExitKind)));
+    IRB.CreateRet(i8c(NativeTraceExit));
+  }
+  BasicBlock *Here = IRB.GetInsertBlock();
+  ExitIpPhi->addIncoming(i32c(OrigIp), Here);
+  ExitHeightPhi->addIncoming(i32c(H), Here);
+  ExitKindPhi->addIncoming(i8c(Kind), Here);
+  for (uint32_t Sl = 0; Sl < NumSlots; ++Sl) {
+    ExitSlots[Sl].first->addIncoming(IRB.CreateLoad(I64, SlotP[Sl]), Here);
+    ExitSlots[Sl].second->addIncoming(IRB.CreateLoad(I8, SlotK[Sl]), Here);
+  }
+  IRB.CreateBr(ExitBB);
+  IRB.SetInsertPoint(block("dead"));
+}
+
 void Lowerer::prologue(Function *F) {
   Fn = F;
   BasicBlock *Entry = BasicBlock::Create(Cx, "entry", Fn);
@@ -197,6 +248,7 @@ void Lowerer::prologue(Function *F) {
       IRB.CreateStore(kc(ValueKind::Undef), SlotK[K]);
     }
   DeoptBB = nullptr;
+  ExitBB = nullptr;
   ErrExit = BasicBlock::Create(Cx, "error", Fn);
 }
 
@@ -421,6 +473,61 @@ Function *Lowerer::emitOsr(const std::string &Name, Function *Fast,
   return O;
 }
 
+Function *Lowerer::emitTrace(const std::string &Name) {
+  Emitting = EntryKind::Trace;
+  Tracing = true;
+  FastFn = nullptr; // calls, self-recursive ones too, go through the table
+  SelfRet = AnyKind;
+  State S0;
+  S0.Reached = true;
+  S0.Slots.assign(size_t(Levels) * NumSlots, MUndef);
+  for (size_t K = 0; K < NumSlots; ++K)
+    S0.Slots[K] = maskOf(Req.OsrSlots[K]);
+  for (size_t K = 0; K < Req.OsrStack.size(); ++K)
+    S0.Stack.push_back(maskOf(Req.OsrStack[K]));
+  uint32_t Start = OrigToX[uint32_t(Req.OsrIp) - Def.Entry];
+  TraceStartX = Start;
+  analyse(Start, S0);
+  heapPlaces();
+
+  Function *T = Function::Create(
+      FunctionType::get(I8, {Ptr, Ptr, Ptr, Ptr}, false),
+      Function::ExternalLinkage, Name, Mod);
+  T->addFnAttr(Attribute::NoUnwind);
+  prologue(T);
+  DepthV = IRB.CreateLoad(I32, ctxField(offsetof(NativeCtx, Depth)));
+  OsrOut = T->getArg(3);
+  TraceSlots = T->getArg(1);
+  TraceStack = T->getArg(2);
+  // The kinds the trace was recorded with, exactly; any other and the
+  // interpreter keeps the frame (nothing was taken from it).
+  Value *Ok = IRB.getTrue();
+  auto guard = [&](Value *Base, size_t K, ValueKind Kd) {
+    Value *At = IRB.CreateConstInBoundsGEP1_64(I8, Base, 16 * uint64_t(K));
+    Value *Kv = IRB.CreateLoad(I8, IRB.CreateConstInBoundsGEP1_64(I8, At, 8));
+    Ok = IRB.CreateAnd(Ok, IRB.CreateICmpEQ(Kv, kc(Kd)));
+    return PathValue(IRB.CreateLoad(I64, At), Kv);
+  };
+  std::vector<PathValue> SlotV, StackV;
+  for (size_t K = 0; K < NumSlots; ++K)
+    SlotV.push_back(guard(TraceSlots, K, Req.OsrSlots[K]));
+  for (size_t K = 0; K < Req.OsrStack.size(); ++K)
+    StackV.push_back(guard(TraceStack, K, Req.OsrStack[K]));
+  BasicBlock *Body = block("body"), *Refuse = block("refuse");
+  IRB.CreateCondBr(Ok, Body, Refuse);
+  IRB.SetInsertPoint(Refuse);
+  IRB.CreateRet(i8c(NativeGuardFailed));
+  IRB.SetInsertPoint(Body);
+  for (size_t K = 0; K < NumSlots; ++K) {
+    IRB.CreateStore(SlotV[K].first, SlotP[K]);
+    IRB.CreateStore(SlotV[K].second, SlotK[K]);
+  }
+  for (size_t K = 0; K < StackV.size(); ++K)
+    put(uint32_t(K), StackV[K].first, StackV[K].second);
+  emitBody(Start);
+  return T;
+}
+
 void Lowerer::emitBody(uint32_t Start) {
   std::vector<bool> Leader(XOps.size() + 1, false);
   Leader[0] = Leader[Start] = true;
@@ -487,6 +594,12 @@ void Lowerer::emitReturn(Value *P, Value *K) {
 LoweredNames lowerFunction(Module &M, const JitRequest &R,
                            const std::string &Prefix) {
   LoweredNames N;
+  if (!R.Trace.empty()) {
+    N.Osr = Prefix + ".trace";
+    jit::Lowerer LT(M, R);
+    LT.emitTrace(N.Osr);
+    return N;
+  }
   // main runs once: entered by on-stack replacement it needs no entry for
   // calls (a call to main, if any, goes through the runtime).
   bool Calls = !(R.OsrIp >= 0 && R.Func == R.Info->Main);

@@ -332,6 +332,17 @@ void Lowerer::emitOp(uint32_t XI) {
   Cur = &In[XI];
   Height = uint32_t(Cur->Stack.size());
   Live = Height - consumed(O, Prog);
+  if (Tracing && traceMark(O.Orig) == TraceOff &&
+      OrigToX[O.Orig - Def.Entry] == XI) {
+    // Somewhere the recording never went: the interpreter takes it.
+    traceExit(O.Orig, Height, TraceExitBranch);
+    return;
+  }
+  if (Tracing && XI == TraceStartX) {
+    // An iteration of the trace's loop (the tier's work-per-entry figure).
+    Value *N = ctxField(offsetof(NativeCtx, TraceIters));
+    IRB.CreateStore(IRB.CreateAdd(IRB.CreateLoad(I64, N), i64c(1)), N);
+  }
   auto globalAt = [&](uint32_t N) {
     Value *G = IRB.CreateLoad(Ptr, ctxField(offsetof(NativeCtx, Globals)));
     return tag(IRB.CreateConstInBoundsGEP1_64(I8, G, 16 * uint64_t(N)), TGlobal);
@@ -702,10 +713,42 @@ void Lowerer::emitOp(uint32_t XI) {
   case Opcode::JumpIfTrueKeep: case Opcode::JumpIfFalseKeep: {
     bool Keep = I.Op == Opcode::JumpIfTrueKeep || I.Op == Opcode::JumpIfFalseKeep;
     bool OnTrue = I.Op == Opcode::JumpIfTrue || I.Op == Opcode::JumpIfTrueKeep;
+    if (Req.TraceStress && traceDirection(XI)) {
+      // Stress: leave here once, before the branch, whichever way it would
+      // go (the interpreter takes it again).
+      Value *Bits = IRB.CreateLoad(Ptr, ctxField(offsetof(NativeCtx, TraceStress)));
+      Value *Bit = IRB.CreateConstInBoundsGEP1_64(I8, Bits, O.Orig);
+      when(IRB.CreateICmpEQ(IRB.CreateLoad(I8, Bit), i8c(0)), [&] {
+        IRB.CreateStore(i8c(1), Bit);
+        traceExit(O.Orig, Height, TraceExitBranch);
+      });
+    }
     Value *T = truthy(in(0), !Keep);
     if (!OnTrue)
       T = IRB.CreateNot(T);
     BasicBlock *Taken = BB[O.T];
+    if (uint8_t Dir = traceDirection(XI)) {
+      // The way the recording went stays in the trace; the other way is a
+      // side exit, to the op the interpreter continues at.
+      bool Jumped = Dir == TraceJumped;
+      uint32_t H = Keep ? Height : Height - 1;
+      BasicBlock *Exit = block("side_exit");
+      BasicBlock *Stay = Jumped ? Taken : BB[XI + 1];
+      if (Jumped && O.T <= XI && Req.Budget) {
+        BasicBlock *Charge = block("backedge");
+        IRB.CreateCondBr(T, Charge, Exit);
+        IRB.SetInsertPoint(Charge);
+        backEdge(O, H);
+        IRB.CreateBr(Stay);
+      } else {
+        IRB.CreateCondBr(Jumped ? T : IRB.CreateNot(T), Stay, Exit);
+      }
+      IRB.SetInsertPoint(Exit);
+      traceExit(Jumped ? XOps[XI + 1].Orig : XOps[O.T].Orig, H,
+                TraceExitBranch);
+      IRB.CreateUnreachable(); // the block traceExit leaves open
+      break;
+    }
     if (O.T <= XI && (Req.Budget || Req.Level == JitLevel::Baseline)) {
       BasicBlock *Charge = block("backedge");
       BasicBlock *Fall = BB[XI + 1] ? BB[XI + 1] : block("fall");

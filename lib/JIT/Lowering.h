@@ -91,6 +91,9 @@ public:
   Function *emitFast(const std::string &Name);
   Function *emitEntry(const std::string &Name, Function *Fast);
   Function *emitOsr(const std::string &Name, Function *Fast, KindMask Ret);
+  /// The tracing tier: the trace anchored at Req.OsrIp, along the
+  /// directions Req.Trace recorded (docs/trace.md).
+  Function *emitTrace(const std::string &Name);
   KindMask selfReturn() const { return SelfRet; }
   /// See fusevm::callSiteKinds (Lower.h).
   std::vector<std::pair<uint32_t, std::vector<KindMask>>> callSiteKinds();
@@ -122,6 +125,18 @@ private:
   /// chunk op \p OrigIp with \p H stack values).
   void deopt(uint32_t XI);
   void deoptAt(uint32_t OrigIp, uint32_t H);
+  /// A trace's exit before chunk op \p OrigIp with \p H stack values:
+  /// writes the frame back and returns NativeTraceExit.
+  void traceExit(uint32_t OrigIp, uint32_t H, uint8_t Kind);
+  /// What the trace recorded at chunk op \p OrigIp (TraceMark), or
+  /// TraceOn when this is not a trace.
+  uint8_t traceMark(uint32_t OrigIp) const {
+    return Req.Trace.empty() ? uint8_t(TraceOn) : Req.Trace[OrigIp - Def.Entry];
+  }
+  /// The recorded direction of the conditional branch XOps[XI], when it is
+  /// one of the chunk's own and the trace went only one way: TraceFell or
+  /// TraceJumped, else 0.
+  uint8_t traceDirection(uint32_t XI) const;
   /// A backward branch of op \p O, with \p H values on the stack at its
   /// target: charges the budget, and in baseline code counts toward
   /// tiering up.
@@ -166,7 +181,13 @@ private:
   KindMask SelfRet = AnyKind;
 
   //===-- The function being emitted --------------------------------------===//
-  enum class EntryKind { Fast, Osr } Emitting = EntryKind::Fast;
+  enum class EntryKind { Fast, Osr, Trace } Emitting = EntryKind::Fast;
+  bool Tracing = false;     ///< a trace: exits instead of deoptimisation
+  uint32_t TraceStartX = UINT32_MAX; ///< the anchor's expanded op
+  Value *TraceSlots = nullptr, *TraceStack = nullptr; ///< the frame it borrows
+  BasicBlock *ExitBB = nullptr;
+  PHINode *ExitIpPhi = nullptr, *ExitHeightPhi = nullptr, *ExitKindPhi = nullptr;
+  std::vector<std::pair<PHINode *, PHINode *>> ExitSlots;
   Function *Fn = nullptr, *FastFn = nullptr;
   Value *CtxP = nullptr, *OsrOut = nullptr;
   Value *DepthV = nullptr; ///< this activation's call depth

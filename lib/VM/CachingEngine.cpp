@@ -124,7 +124,7 @@ private:
   size_t Pos = 0;
 };
 
-constexpr uint8_t RequestEncoding = 1;
+constexpr uint8_t RequestEncoding = 2;
 
 } // namespace
 
@@ -157,6 +157,7 @@ std::string encodeRequest(const JitRequest &R) {
   put(S, Slots);
   put(S, Stack);
   put(S, R.NoSpeculation);
+  put(S, R.Trace);
   put(S, R.GlobalKinds);
   put(S, R.ElementKinds);
   return S;
@@ -169,7 +170,7 @@ bool decodeRequest(const std::string &Bytes, JitRequest &R) {
   if (!In.get(Enc) || Enc != RequestEncoding || !In.get(R.Func) ||
       !In.get(Linear) || !In.get(Level) || !In.get(Budget) || !In.get(R.OsrIp) ||
       !In.get(R.ParamMasks) || !In.get(Slots) || !In.get(Stack) ||
-      !In.get(R.NoSpeculation) || !In.get(R.GlobalKinds) ||
+      !In.get(R.NoSpeculation) || !In.get(R.Trace) || !In.get(R.GlobalKinds) ||
       !In.get(R.ElementKinds) || !In.done() || Level > 1 || Linear > 1 ||
       Budget > 1)
     return false;
@@ -195,7 +196,7 @@ CacheKeyParts requestKeyParts(const CacheKeyParts &Host, const JitRequest &R) {
   P.ChunkDigest = Chunk.substr(8);
   P.Func = R.Func;
   P.Anchor = R.OsrIp;
-  P.Tier = R.Linear ? 1 : 2;
+  P.Tier = !R.Trace.empty() ? 3 : R.Linear ? 1 : 2;
   P.Level = uint8_t(R.Level);
   P.Specialisation = encodeRequest(R);
   return P;
@@ -268,6 +269,8 @@ bool CachedJit::load(const std::string &Object, bool Osr, JitResult &Out,
   Out.Entry = reinterpret_cast<NativeEntryFn>(Find(".entry"));
   Out.Fast = Find(".fast");
   Out.Osr = reinterpret_cast<NativeOsrFn>(Find(".osr"));
+  if (!Out.Osr) // a trace's entry
+    Out.Osr = reinterpret_cast<NativeOsrFn>(Find(".trace"));
   if (Osr ? !Out.Osr : !Out.Entry || !Out.Fast) {
     Why = "no entry points in the object";
     return false;
@@ -415,6 +418,7 @@ WarmStart CachedJit::warmUnits(const JitRequest &Chunk) {
     WU.Level = R.Level;
     WU.Linear = R.Linear;
     WU.Budget = R.Budget;
+    WU.Trace = !R.Trace.empty();
     WU.Params = R.ParamMasks;
     Loaded[U->Key] = WU.Res;
     W.Units.push_back(std::move(WU));

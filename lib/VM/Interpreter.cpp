@@ -87,6 +87,13 @@ llvm::Error Interpreter::prepare() {
   Out.CallCounts.assign(C.Functions.size(), 0);
   Out.LoopCounts.assign(C.Ops.size(), 0);
   LoopTotals.assign(C.Ops.size(), 0);
+  TraceOn = Opts.Jit && Opts.Mode == RunOptions::JitMode::Trace;
+  if (TraceOn) {
+    // The recorder runs the plain ops: every branch is the chunk's own.
+    PlainCode = Code;
+    TraceCfg = Opts.Trace;
+    Bias.assign(C.Ops.size(), 0);
+  }
   if (Opts.Superinstructions)
     quicken(Code, C, Info);
 
@@ -107,7 +114,8 @@ llvm::Error Interpreter::prepare() {
     Ctx.FnTable = FnTable.data();
     bool Auto = Opts.Mode == RunOptions::JitMode::Auto;
     uint64_t N = std::max<uint32_t>(Opts.JitThreshold, 1);
-    CallTrigger = Auto ? N : 1;
+    // The trace mode compiles loops only (functions stay interpreted).
+    CallTrigger = TraceOn ? UINT64_MAX : Auto ? N : 1;
     NativeAt.assign(C.Functions.size(), CallTrigger);
     if (!Vm.Worker)
       Vm.Worker = std::make_shared<JitWorker>();
@@ -134,7 +142,13 @@ llvm::Error Interpreter::prepare() {
     // Loops wait longer than calls: a function whose loops run a few
     // iterations per call gets compiled once for its calls, not first for
     // one on-stack replacement.
-    LoopTrigger = Auto ? 10 * N : UINT64_MAX;
+    LoopTrigger = TraceOn ? std::max<uint32_t>(TraceCfg.TraceThreshold, 1)
+                  : Auto  ? 10 * N
+                          : UINT64_MAX;
+    if (TraceOn && Opts.TraceStress) {
+      StressBits.assign(C.Ops.size(), 0);
+      Ctx.TraceStress = StressBits.data();
+    }
     // Compiled code recurses on the native stack; below this mark, calls
     // are interpreted (explicit frames on the heap), so the call-depth
     // limit, not the native stack, bounds recursion.
@@ -160,7 +174,8 @@ llvm::Error Interpreter::run() {
   uint8_t S = NativeGuardFailed; // main runs in the interpreter
   // The forced modes compile main first; auto runs main natively only when
   // a code cache had code for it.
-  if (JitOn && (Opts.Mode != RunOptions::JitMode::Auto || Native[Main].Entry)) {
+  if (JitOn && ((Opts.Mode != RunOptions::JitMode::Auto && !TraceOn) ||
+                Native[Main].Entry)) {
     tryCompile(Main, nullptr, -1, nullptr, nullptr, 0, firstLevel());
     if (Native[Main].Entry) {
       ++Out.CallCounts[Main];
@@ -189,8 +204,12 @@ llvm::Error Interpreter::run() {
   // Every backward branch the interpreter took was counted at its target.
   for (size_t Ip = 0; Ip < LoopTotals.size(); ++Ip) {
     Out.LoopCounts[Ip] += LoopTotals[Ip];
+    if (!Bias.empty())
+      Out.LoopCounts[Ip] -= Bias[Ip];
     Out.Stats.BackEdges += Out.LoopCounts[Ip];
   }
+  if (TraceOn)
+    reportTraces();
   if (!Ok) {
     std::string Msg =
         ErrKind == RtError::Host ? HostMessage : rtErrorMessage(ErrKind);
@@ -220,6 +239,11 @@ llvm::Error Interpreter::run() {
       ++NumOps;                                                                \
       if (__builtin_expect(Prof != nullptr, 0))                                \
         Prof->record(static_cast<uint8_t>(Ip->Op));                            \
+      if (__builtin_expect(Rec != nullptr, 0) &&                               \
+          Rec->record(static_cast<uint32_t>(Ip - CodeBase),                    \
+                      static_cast<uint32_t>(Fs.Calls.size() - Nest.BaseFrames),\
+                      Fs.Stack.Mem + Act.StackBase, Sp))                       \
+        goto pause;                                                            \
     }                                                                          \
   } while (0)
 #define NEXT                                                                   \
@@ -440,7 +464,10 @@ static bool forTest(uint8_t U8, const Value &A, const Value &B) {
 template <bool Counted>
 bool Interpreter::loop(uint32_t Func, Value *Args, Value &Result,
                        const Resume *At) {
-  const Instr *const CodeBase = Code.data();
+  // A recording runs the plain ops (op indices are the same).
+  const bool Recording = Counted && At && At->Record;
+  const Instr *const CodeBase = Recording ? PlainCode.data() : Code.data();
+  TraceRecorder *const Rec = Recording ? &Recorder : nullptr;
   const Value *const Consts = C.Constants.data();
   Value *const Glob = Globals.data();
   const Instr *Ip = CodeBase + (At ? At->Ip : Funcs[Func].Entry);
@@ -1224,6 +1251,35 @@ osr : {
   uint32_t At = static_cast<uint32_t>(OsrTo - CodeBase);
   Value *Base = Fs.Stack.Mem + Act.StackBase;
   size_t StackLen = static_cast<size_t>(Sp - Base);
+  if (TraceOn) {
+    // The tracing tier (Tracing.cpp); not while recording, and only in the
+    // function's own scope.
+    if (Recording || Act.CurSlots != Act.FrameSlots || Info.Depth[At] != 0) {
+      resetLoopCount(At);
+      JUMP(OsrTo);
+    }
+    Fs.StackTop = static_cast<size_t>(Sp - Fs.Stack.Mem);
+    Ctx.Fuel = Fuel;
+    Ctx.Depth = depth();
+    uint32_t Height = static_cast<uint32_t>(StackLen), ContinueAt = At;
+    Value R;
+    TraceStep St = traceAt(Act.Func, At, Act.FrameSlots, Act.StackBase,
+                           Height, ContinueAt, R);
+    Fuel = Ctx.Fuel;
+    SlotPtr = Fs.Slots.Mem + Act.CurSlots;
+    if (St == TraceStep::Continue) {
+      Sp = Fs.Stack.Mem + Act.StackBase + Height;
+      Fs.StackTop = static_cast<size_t>(Sp - Fs.Stack.Mem);
+      JUMP(CodeBase + ContinueAt);
+    }
+    // The frame's slots and stack went to the code that finished it.
+    setUndef(Fs.Slots.Mem + Act.FrameSlots, Fs.SlotTop - Act.FrameSlots);
+    Sp = Fs.Stack.Mem + Act.StackBase;
+    if (St == TraceStep::Failed)
+      goto raise_native;
+    RetVal = std::move(R);
+    goto do_return;
+  }
   maybePoll();
   std::vector<uint8_t> &State = OsrState[unsigned(firstLevel())];
   // Optimised code with an entry here (a warm run's, from the code cache)
@@ -1275,6 +1331,25 @@ osr : {
   JUMP(OsrTo);
 }
 
+pause : {
+  // A recording activation is back at its anchor: its frame goes back to
+  // the interpreter run that started the recording, which carries on.
+  uint32_t H = static_cast<uint32_t>(Sp - (Fs.Stack.Mem + Act.StackBase));
+  rawMove(Fs.Slots.Mem + At->OuterSlots, Fs.Slots.Mem + Act.FrameSlots,
+          Funcs[Act.Func].NumSlots);
+  rawMove(Fs.Stack.Mem + At->OuterStack, Fs.Stack.Mem + Act.StackBase, H);
+  Fs.SlotTop = Act.FrameSlots;
+  Fs.StackTop = Nest.EntryStackTop;
+  Paused.Yes = true;
+  Paused.Ip = static_cast<uint32_t>(Ip - CodeBase);
+  Paused.Height = H;
+  Nest = Outer;
+  if (Opts.CountOps)
+    Out.Stats.InterpOps += NumOps;
+  Out.Stats.Calls += NumCalls;
+  Ctx.Fuel = Fuel;
+  return true;
+}
 raise_native:
   Err = static_cast<RtError>(Ctx.Err);
   ErrAt = Ctx.ErrIp;

@@ -13,6 +13,7 @@
 #include "FrameStack.h"
 #include "HostIO.h"
 #include "JitWorker.h"
+#include "Tracing.h"
 
 #include "fusevm/JIT/Events.h"
 #include "fusevm/VM/Runtime.h"
@@ -21,6 +22,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace fusevm {
@@ -53,6 +55,11 @@ private:
     uint32_t Ip;
     Value *Stack;
     uint32_t Height;
+    /// The tracing tier: record (TraceRecorder) over the plain ops, and
+    /// pause when the activation is back at the anchor, moving its slots
+    /// and stack back to the frame at these indices of Fs.Slots, Fs.Stack.
+    bool Record = false;
+    size_t OuterSlots = 0, OuterStack = 0;
   };
   /// Runs from a call of \p Func with \p Args (moved into its slots), or
   /// from \p At, to that activation's return: main's run, or a call made by
@@ -136,11 +143,15 @@ private:
   JitEvent event(JitEvent::Kind K, uint32_t F, uint32_t Ip = 0) const;
   /// Back-edge counts, including what the OSR trigger reset.
   uint64_t loopCount(uint32_t Ip) const {
-    return Out.LoopCounts[Ip] + LoopTotals[Ip];
+    return Out.LoopCounts[Ip] + LoopTotals[Ip] - (Bias.empty() ? 0 : Bias[Ip]);
   }
   void resetLoopCount(uint32_t Ip) {
     LoopTotals[Ip] += Out.LoopCounts[Ip];
     Out.LoopCounts[Ip] = 0;
+    if (!Bias.empty()) {
+      LoopTotals[Ip] -= Bias[Ip];
+      Bias[Ip] = 0;
+    }
   }
 
   /// False until the run is JitStartDelayMs old (checked when something
@@ -174,6 +185,49 @@ private:
   /// costs one compare).
   std::vector<uint64_t> NativeAt;
   std::vector<void *> FnTable;
+
+  //===-- The tracing tier (Tracing.cpp) -----------------------------------===//
+
+  enum class TraceStep : uint8_t {
+    Continue, ///< go on interpreting at ContinueAt with Height stack values
+    Returned, ///< the activation returned (Result)
+    Failed,   ///< a runtime error (Ctx.Err, Ctx.ErrIp); the frame is gone
+  };
+  /// The loop header \p At of function \p F was reached often enough: enter
+  /// its trace, record one, or neither (TraceLookup, docs/trace.md).
+  TraceStep traceAt(uint32_t F, uint32_t At, size_t FrameSlots,
+                    size_t StackBase, uint32_t &Height, uint32_t &ContinueAt,
+                    Value &Result);
+  /// Runs the activation from \p From, recording, until it is back at
+  /// \p At (or returns, or fails).
+  TraceStep record(uint32_t F, uint32_t At, uint32_t From, size_t FrameSlots,
+                   size_t StackBase, uint32_t &Height, uint32_t &ContinueAt,
+                   Value &Result);
+  void recordingDone(TraceAnchor &A, uint32_t At, bool Side, size_t Tree,
+                     uint32_t ExitIp);
+  void compileTrace(uint32_t At, size_t Tree);
+  void installTrace(const JitDone &D);
+  void armAnchor(uint32_t At);
+  bool kindsMatch(const TraceTree &T, const Value *Slots, const Value *Stack,
+                  uint32_t Height) const;
+  void traceEvent(JitEvent::Kind K, uint32_t F, uint32_t At, std::string Reason);
+  /// RunResult::Traces, at the end of the run.
+  void reportTraces();
+
+  static constexpr size_t MaxTreesPerAnchor = 4;
+  bool TraceOn = false;
+  TraceJitConfig TraceCfg;
+  std::vector<Instr> PlainCode; ///< the ops before quickening (recording)
+  TraceRecorder Recorder;
+  std::unordered_map<uint32_t, TraceAnchor> Anchors;
+  /// Per op: a loop count an armed anchor was given (armAnchor), not real
+  /// back edges.
+  std::vector<uint32_t> Bias;
+  std::vector<uint8_t> StressBits;
+  struct PauseState {
+    bool Yes = false;
+    uint32_t Ip = 0, Height = 0;
+  } Paused;
 
   //===-- Native code entered from the interpreter (NativeBridge.cpp) ------===//
 

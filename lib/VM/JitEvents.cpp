@@ -24,6 +24,19 @@ std::string formatJitEvent(const JitEvent &E) {
   auto At = [&] { return "line " + std::to_string(E.Line); };
   switch (E.K) {
   case JitEvent::Compiled: {
+    if (E.Trace) {
+      char Ms[48];
+      std::snprintf(Ms, sizeof Ms, "%.2f ms", E.Ms);
+      std::string S = "jit: compiled the trace at " + At() + " in " + F + " (" +
+                      std::to_string(E.Ops) + " ops recorded";
+      if (E.SideTraces)
+        S += ", " + std::to_string(E.SideTraces) + " side trace" +
+             (E.SideTraces > 1 ? "s" : "");
+      return S + ") " +
+             (E.FromCache ? std::string("loaded from the code cache in ") + Ms
+                          : std::string("in ") + Ms +
+                                (E.Background ? " in the background" : ""));
+    }
     std::string S = "jit: compiled " + F + " (" +
                     (E.Linear ? "linear" : "block") + " tier, " +
                     std::to_string(E.Ops) + " ops";
@@ -52,6 +65,20 @@ std::string formatJitEvent(const JitEvent &E) {
     return "jit: " + F + " deoptimised at " + At() + ": " + E.Reason;
   case JitEvent::Recompile:
     return "jit: " + F + ": " + E.Reason;
+  case JitEvent::TraceStart:
+    return "jit: trace start at " + At() + " in " + F +
+           (E.Reason.empty() ? "" : " (" + E.Reason + ")");
+  case JitEvent::TraceStop:
+    return "jit: trace stop at " + At() + " in " + F + ": " + E.Reason;
+  case JitEvent::TraceAbort:
+    return "jit: trace abort at " + At() + " in " + F + ": " + E.Reason;
+  case JitEvent::SideExit:
+    return "jit: side exit at " + At() + " in " + F + " (" + E.Reason + ")";
+  case JitEvent::SideTrace:
+    return "jit: side trace into the trace at " + At() + " in " + F + ", " +
+           E.Reason;
+  case JitEvent::TraceBlacklist:
+    return "jit: blacklisted the loop at " + At() + " in " + F + ": " + E.Reason;
   case JitEvent::CacheHit:
     return "jit: cache hit: " + F + (E.Osr ? " (entry at " + At() + ")" : "");
   case JitEvent::CacheMiss:
@@ -68,13 +95,15 @@ std::string formatJitEvent(const JitEvent &E) {
 void JitStatsListener::onJitEvent(const JitEvent &E) {
   switch (E.K) {
   case JitEvent::Compiled:
+    TracesCompiled += E.Trace;
     if (E.Generated) {
       ++LLVMCompiles;
       CompileMs += E.Ms;
       ++LevelCompiles[unsigned(E.Level)];
       LevelMs[unsigned(E.Level)] += E.Ms;
     }
-    ++(E.Linear ? LinearCompiled : BlockCompiled);
+    if (!E.Trace)
+      ++(E.Linear ? LinearCompiled : BlockCompiled);
     break;
   case JitEvent::OsrEntry: ++OsrEntries; break;
   case JitEvent::Deopt: ++Deopts; break;
@@ -95,7 +124,11 @@ void JitStatsListener::onJitEvent(const JitEvent &E) {
       ++It->second;
     break;
   }
-  case JitEvent::Skipped: case JitEvent::Uncompiled: break;
+  case JitEvent::Skipped: case JitEvent::Uncompiled:
+  case JitEvent::TraceStart: case JitEvent::TraceStop:
+  case JitEvent::TraceAbort: case JitEvent::SideExit:
+  case JitEvent::SideTrace: case JitEvent::TraceBlacklist:
+    break;
   }
 }
 

@@ -32,6 +32,7 @@ JitDone JitWorker::compileNow(const JitJob &J) {
   D.Gen = J.Gen;
   D.F = J.F;
   D.OsrIp = J.OsrIp;
+  D.TraceTree = J.TraceTree;
   D.Linear = J.R.Linear;
   D.Level = J.R.Level;
   D.Params = J.R.ParamMasks;

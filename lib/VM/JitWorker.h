@@ -39,6 +39,7 @@ struct JitJob {
   std::shared_ptr<const RunCode> Code;
   JitEngine *Engine;
   JitRequest R;
+  int32_t TraceTree = -1; ///< a trace: its tree at anchor OsrIp
 };
 
 struct JitDone {
@@ -52,6 +53,7 @@ struct JitDone {
   std::vector<KindMask> Params;     ///< the request's parameter kinds
   JitResult Res;
   std::string Why;
+  int32_t TraceTree = -1;
 };
 
 class JitWorker {

@@ -35,7 +35,8 @@ void Interpreter::emit(JitEvent E) {
       ++S.LevelCompiles[unsigned(E.Level)];
       S.LevelMs[unsigned(E.Level)] += E.Ms;
     }
-    ++(E.Linear ? S.LinearCompiled : S.BlockCompiled);
+    if (!E.Trace)
+      ++(E.Linear ? S.LinearCompiled : S.BlockCompiled);
     break;
   case JitEvent::OsrEntry: ++S.OsrEntries; break;
   case JitEvent::Deopt: ++S.Deopts; break;
@@ -44,7 +45,9 @@ void Interpreter::emit(JitEvent E) {
   case JitEvent::CacheStore: ++S.CacheStores; break;
   case JitEvent::CacheReject: ++S.CacheRejects; break;
   case JitEvent::Skipped: case JitEvent::Uncompiled:
-  case JitEvent::Recompile:
+  case JitEvent::Recompile: case JitEvent::TraceStart: case JitEvent::TraceStop:
+  case JitEvent::TraceAbort: case JitEvent::SideExit: case JitEvent::SideTrace:
+  case JitEvent::TraceBlacklist:
     break;
   }
   if (Opts.Listener)
@@ -132,7 +135,8 @@ void Interpreter::warmStart() {
     // the forced modes, optimised function code.
     bool Linear = isLinearFunction(C, U.Func) &&
                   Opts.Mode != RunOptions::JitMode::Block;
-    if (U.Linear != Linear || U.Budget != (Opts.InstructionBudget != 0) ||
+    if (U.Trace || U.Linear != Linear ||
+        U.Budget != (Opts.InstructionBudget != 0) ||
         (Opts.Mode == RunOptions::JitMode::Linear && !Linear) ||
         (!Auto && (U.OsrIp >= 0 || U.Level != firstLevel())))
       continue;
@@ -217,6 +221,10 @@ void Interpreter::tryCompile(uint32_t F, const Value *Args, int64_t OsrIp,
 void Interpreter::install(const JitDone &D) {
   if (D.Run != RunId)
     return; // made for an earlier run
+  if (D.TraceTree >= 0) {
+    installTrace(D);
+    return;
+  }
   NativeFn &N = Native[D.F];
   --N.InFlight;
   if (D.Gen != N.Gen)

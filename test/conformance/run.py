@@ -12,7 +12,10 @@ run the binary), `fuse` (the same through `fusevmc --fuse`), `aot` (an
 executable from `fusevmc --emit=exe`, run with the test's arguments) or
 `warm` (`hot` with a code cache, compiling on the interpreter's thread:
 run twice, cold then warm; both must pass, and the warm run must report
-`llvm_compiles: 0`). Prints one line per failure and a closing line
+`llvm_compiles: 0`), `trace` (`--jit=trace`), `trace1`/`trace2` (with
+`--trace-threshold=1`/`2`) or `trace-stress` (threshold 1, every trace
+leaving once at each branch, every exit recording a side trace at once).
+Prints one line per failure and a closing line
 "conformance: N passed, M failed".
 """
 import argparse
@@ -73,6 +76,14 @@ def run_one(args, name, mode, tmp):
         cache = os.path.join(tmp, "cache-" + name)
         extra = ["--jit=auto", "--jit-threshold=1", "--jit-sync",
                  "--cache=" + cache, "--stats"]
+    elif mode in ("trace1", "trace2"):
+        # every loop traced after one (two) backward branches
+        extra = ["--jit=trace", "--trace-threshold=" + mode[-1]]
+    elif mode == "trace-stress":
+        # every loop traced at once; every trace leaves once at each of its
+        # branches and every exit records a side trace at once: every exit
+        # path, frame write-back and side-trace link runs
+        extra = ["--jit=trace", "--trace-threshold=1"]
     elif mode.startswith("hot"):
         # auto with every function and loop hot at once: compiles on the
         # first call, enters loops by on-stack replacement on the first
@@ -83,11 +94,14 @@ def run_one(args, name, mode, tmp):
     if mode != "aot":
         cmd = [args.fusevm] + extra + [program, "--"] + prog_args
     runs = ["cold", "warm"] if mode == "warm" else [""]
+    env = None
+    if mode == "trace-stress":
+        env = dict(os.environ, FUSEVM_TRACE_STRESS="1", FUSEVM_TRACE_HOT_EXIT="1")
     problems = []
     for run in runs:
         try:
             p = subprocess.run(cmd, input=stdin, capture_output=True,
-                               timeout=args.timeout)
+                               timeout=args.timeout, env=env)
         except subprocess.TimeoutExpired:
             return "%s timed out after %ss" % (run, args.timeout)
         check(p, want_out, want_code, want_err, problems, run)

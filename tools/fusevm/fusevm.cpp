@@ -12,6 +12,7 @@
 #include "fusevm/Core/Diag.h"
 #include "fusevm/JIT/Events.h"
 #include "fusevm/JIT/JIT.h"
+#include "fusevm/JIT/Trace.h"
 #include "fusevm/Support/Program.h"
 #include "fusevm/VM/VM.h"
 
@@ -55,9 +56,9 @@ static void printStats(const RunStats &S, const JitStatsListener &J) {
       "{\"interp_ops\": %llu, \"llvm_compiles\": %llu, \"compile_ms\": %.3f, "
       "\"linear_compiled\": %llu, \"block_compiled\": %llu, "
       "\"native_calls\": %llu, "
-      "\"traces_recorded\": 0, \"traces_compiled\": 0, "
-      "\"traces_aborted\": 0, \"trace_entries\": 0, \"side_exits\": 0, "
-      "\"guard_failures\": 0, \"side_traces\": 0, \"traces_blacklisted\": 0, "
+      "\"traces_recorded\": %llu, \"traces_compiled\": %llu, "
+      "\"traces_aborted\": %llu, \"trace_entries\": %llu, \"side_exits\": %llu, "
+      "\"guard_failures\": %llu, \"side_traces\": %llu, \"traces_blacklisted\": %llu, "
       "\"cache_hits\": %llu, \"cache_misses\": %llu, \"cache_stores\": %llu, "
       "\"calls\": %llu, \"back_edges\": %llu, \"osr_entries\": %llu, "
       "\"deopts\": %llu, \"recompiles\": %llu, "
@@ -69,6 +70,14 @@ static void printStats(const RunStats &S, const JitStatsListener &J) {
       static_cast<unsigned long long>(J.LinearCompiled),
       static_cast<unsigned long long>(J.BlockCompiled),
       static_cast<unsigned long long>(S.NativeCalls),
+      static_cast<unsigned long long>(S.TracesRecorded),
+      static_cast<unsigned long long>(S.TracesCompiled),
+      static_cast<unsigned long long>(S.TracesAborted),
+      static_cast<unsigned long long>(S.TraceEntries),
+      static_cast<unsigned long long>(S.SideExits),
+      static_cast<unsigned long long>(S.GuardFailures),
+      static_cast<unsigned long long>(S.SideTraces),
+      static_cast<unsigned long long>(S.TracesBlacklisted),
       static_cast<unsigned long long>(J.CacheHits),
       static_cast<unsigned long long>(J.CacheMisses),
       static_cast<unsigned long long>(J.CacheStores),
@@ -144,8 +153,8 @@ int main(int argc, char **argv) {
       "64 usage error, 65 input rejected (malformed or failed verification),\n"
       "66 input cannot be opened, 70 runtime error. A cache that cannot be\n"
       "used or written is a warning, never a failed run.\n"
-      "Tiers built: the interpreter, linear and block (LLVM), with the\n"
-      "SQLite code cache. The trace tier is not built yet.\n"
+      "Tiers built: the interpreter; linear, block and trace (LLVM), with\n"
+      "the SQLite code cache.\n"
       "Environment: FUSEVM_CACHE=DIR means --cache=DIR.");
   std::string Jit = "auto", Dump;
   uint32_t MaxDepth = DefaultMaxCallDepth;
@@ -155,8 +164,18 @@ int main(int argc, char **argv) {
                  "Execution tier: auto (default: interpret, compile what gets "
                  "hot), off (interpreter only, never touches LLVM), linear "
                  "(compile every function without jumps on its first call), "
-                 "block (compile every function on its first call)")
+                 "block (compile every function on its first call), trace "
+                 "(record hot loops and compile them as traces; functions "
+                 "stay interpreted)")
       ->type_name("MODE");
+  uint32_t TraceThreshold = TraceJitConfig().TraceThreshold;
+  App.add_option("--trace-threshold", TraceThreshold,
+                 "trace: backward branches through a loop header before it "
+                 "is recorded (default 50; FUSEVM_TRACE_THRESHOLD and the "
+                 "other FUSEVM_TRACE_* variables of docs/trace.md tune the "
+                 "rest)")
+      ->check(CLI::Range(1u, 1000000000u))
+      ->type_name("N");
   App.add_option("--jit-threshold", Threshold,
                  "auto: calls of a function before it is compiled, or 10x "
                  "that many iterations of one of its loops (default 1000)")
@@ -231,16 +250,12 @@ int main(int argc, char **argv) {
                  Rest[0].c_str());
     return ExitUsage;
   }
-  if (Jit != "auto" && Jit != "off" && Jit != "linear" && Jit != "block") {
-    if (Jit == "trace")
-      std::fprintf(stderr,
-                   "fusevm: error: --jit=trace: the trace tier is not built "
-                   "yet (modes: auto, off, linear, block)\n");
-    else
-      std::fprintf(stderr,
-                   "fusevm: error: --jit=%s: unknown mode (modes: auto, off, "
-                   "linear, block)\n",
-                   Jit.c_str());
+  if (Jit != "auto" && Jit != "off" && Jit != "linear" && Jit != "block" &&
+      Jit != "trace") {
+    std::fprintf(stderr,
+                 "fusevm: error: --jit=%s: unknown mode (modes: auto, off, "
+                 "linear, block, trace)\n",
+                 Jit.c_str());
     return ExitUsage;
   }
 
@@ -261,7 +276,20 @@ int main(int argc, char **argv) {
     Opts.Jit = Engine.get();
     Opts.Mode = Jit == "linear"  ? RunOptions::JitMode::Linear
                 : Jit == "block" ? RunOptions::JitMode::Block
+                : Jit == "trace" ? RunOptions::JitMode::Trace
                                  : RunOptions::JitMode::Auto;
+    std::vector<std::string> TraceWarnings;
+    TraceJitConfig TC;
+    TC.TraceThreshold = TraceThreshold;
+    Opts.Trace = TC.withEnvironment(&TraceWarnings);
+    if (App.count("--trace-threshold"))
+      Opts.Trace.TraceThreshold = TraceThreshold; // the flag wins
+    for (const std::string &W : TraceWarnings)
+      std::fprintf(stderr, "fusevm: warning: %s\n", W.c_str());
+    // FUSEVM_TRACE_STRESS=1: every trace leaves once at each of its
+    // branches (tests; docs/trace.md).
+    if (const char *St = std::getenv("FUSEVM_TRACE_STRESS"))
+      Opts.TraceStress = std::string(St) == "1";
     Opts.JitThreshold = Threshold;
     Opts.OptimiseThreshold = OptThreshold;
     // Thresholds set by hand mean "compile when I say": no delay then,

@@ -44,6 +44,12 @@ struct JitEvent {
     CacheStore, ///< generated code was stored in the code cache
     CacheReject, ///< an entry was refused and dropped (Reason: "checksum",
                  ///< "target", "loader: ...")
+    TraceStart,  ///< recording began at Ip (a loop header, or a side exit)
+    TraceStop,   ///< a recording closed at its anchor (Reason: its length)
+    TraceAbort,  ///< a recording stopped without a trace (Reason)
+    SideExit,    ///< a trace left at Ip for the first time
+    SideTrace,   ///< a side trace was recorded into a trace's tree
+    TraceBlacklist, ///< a loop header the tier gave up on (Reason)
   } K = Compiled;
   uint32_t Func = 0;    ///< index into the chunk's function table
   std::string Function; ///< its name
@@ -61,6 +67,8 @@ struct JitEvent {
   bool Background = false; ///< compiled on the worker thread
   bool Generated = true; ///< false: the engine's code for the same request
   bool FromCache = false; ///< loaded from the code cache (also CacheHit)
+  bool Trace = false;    ///< a trace anchored at Ip (the tracing tier)
+  uint32_t SideTraces = 0; ///< a trace: side traces in its tree
   double Ms = 0;         ///< compile (or load) time
 };
 
@@ -83,6 +91,7 @@ public:
   uint64_t OsrEntries = 0, Deopts = 0, Recompiles = 0;
   double CompileMs = 0;
   uint64_t CacheHits = 0, CacheMisses = 0, CacheStores = 0;
+  uint64_t TracesCompiled = 0;
   double CacheLoadMs = 0;
   /// Refused cache entries by reason (its first word: checksum, chunk,
   /// target, key, request, loader, error).

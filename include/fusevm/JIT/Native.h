@@ -51,7 +51,21 @@ struct NativeCtx {
   /// Per op: baseline code's countdown to its next tier-up check, at
   /// function entries and loop headers (fvm_rt_tier_up).
   uint32_t *HotCounts;
+  /// Where a trace left (NativeTraceExit): the op the interpreter continues
+  /// at, the operand-stack height there, and why (TraceExitKind).
+  uint32_t ExitIp;
+  uint32_t ExitHeight;
+  uint8_t ExitKind;
+  /// Loop iterations run inside traces (their back edges to the anchor).
+  uint64_t TraceIters;
+  /// Stress testing (RunOptions::TraceStress): per op, 0 until the op's
+  /// forced exit was taken once; null when not stressing.
+  uint8_t *TraceStress;
 };
+
+/// Why a trace left: at a branch the trace did not record (a side exit),
+/// or at a failed guard on a kind it specialised to.
+enum TraceExitKind : uint8_t { TraceExitBranch = 0, TraceExitGuard = 1 };
 
 /// How much a compile optimises (docs/jit.md "Two levels"): a baseline
 /// compile is cheap (no IR optimisation, fast instruction selection) and
@@ -74,6 +88,20 @@ using NativeEntryFn = uint8_t (*)(NativeCtx *, Value *Args, Value *Out);
 using NativeOsrFn = uint8_t (*)(NativeCtx *, Value *Slots, Value *Stack,
                                 Value *Out);
 enum : uint8_t { NativeOk = 0, NativeFailed = 1, NativeGuardFailed = 2 };
+/// A trace (the same signature as NativeOsrFn) borrows the frame's slots
+/// and stack for as long as it runs; it returns NativeTraceExit after
+/// writing them back, with NativeCtx::ExitIp/ExitHeight saying where the
+/// interpreter continues (docs/trace.md).
+constexpr uint8_t NativeTraceExit = 3;
+
+/// JitRequest::Trace, per op of the function: what the recording saw.
+enum TraceMark : uint8_t {
+  TraceOff = 0,    ///< not on the trace: reaching it is a side exit
+  TraceOn = 1,     ///< on the trace
+  TraceFell = 2,   ///< a conditional branch the trace fell through
+  TraceJumped = 3, ///< one the trace took
+  TraceBoth = 4,   ///< one the trace (with its side traces) went both ways
+};
 
 /// Kind masks: bit (1 << ValueKind) per kind a value may have.
 using KindMask = uint8_t;
@@ -100,6 +128,14 @@ struct JitRequest {
   bool Budget = false;     ///< charge NativeCtx::Fuel like the interpreter
   /// Ops (by index) whose speculation keeps failing: no guard there.
   std::vector<uint32_t> NoSpeculation;
+  /// The tracing tier: compile the trace anchored at OsrIp (a loop header
+  /// of Func) instead of the function. Per op of Func (index - its entry):
+  /// a TraceMark. Empty: not a trace.
+  std::vector<uint8_t> Trace;
+  /// With Trace: leave once at every branch of the trace (before it, so
+  /// the interpreter takes it again), to test every exit
+  /// (NativeCtx::TraceStress).
+  bool TraceStress = false;
   /// Speculation on the kinds globals hold when the request is made, by
   /// name index (0: none): of the global itself (GetVar) and of the
   /// elements of the array in it (ArrayGet, ArraySet). Guarded; a failed
@@ -136,6 +172,7 @@ struct WarmUnit {
   int64_t OsrIp = -1;
   JitLevel Level = JitLevel::Optimised;
   bool Linear = false, Budget = false;
+  bool Trace = false; ///< a trace (installed by the tracing tier)
   std::vector<KindMask> Params;
   JitResult Res;
 };

@@ -19,6 +19,7 @@
 #define FUSEVM_VM_VM_H
 
 #include "fusevm/Core/Chunk.h"
+#include "fusevm/JIT/Trace.h"
 #include "fusevm/Verify/Verifier.h"
 #include "fusevm/JIT/Events.h"
 #include "fusevm/JIT/Native.h"
@@ -113,7 +114,13 @@ struct RunOptions {
     Auto,   ///< compile what got hot: JitThreshold calls or loop iterations
     Linear, ///< compile every function without jumps on its first call
     Block,  ///< compile every function on its first call
+    Trace,  ///< trace hot loops, interpret the rest (docs/trace.md)
   } Mode = JitMode::Auto;
+  /// The tracing tier's tuning (Trace mode).
+  TraceJitConfig Trace;
+  /// Trace mode: every trace leaves once at each of its branches (before
+  /// it), so that every exit path runs (tests).
+  bool TraceStress = false;
   /// Auto: calls of a function, or iterations of one of its loops (then
   /// entered mid-function by on-stack replacement), before it is compiled.
   uint32_t JitThreshold = 1000;
@@ -165,6 +172,10 @@ struct RunStats {
   /// Code cache (fusevm/Cache/CachingEngine.h): units loaded, generated
   /// because missing, stored, and entries refused.
   uint64_t CacheHits = 0, CacheMisses = 0, CacheStores = 0, CacheRejects = 0;
+  /// The tracing tier (spec/cli.md keys).
+  uint64_t TracesRecorded = 0, TracesCompiled = 0, TracesAborted = 0,
+           TraceEntries = 0, SideExits = 0, GuardFailures = 0, SideTraces = 0,
+           TracesBlacklisted = 0;
 };
 
 struct RunResult {
@@ -176,6 +187,8 @@ struct RunResult {
   /// tier manager reads them.
   std::vector<uint64_t> CallCounts;
   std::vector<uint64_t> LoopCounts;
+  /// The tracing tier's loop headers, ascending (TraceStatus).
+  std::vector<TraceStatus> Traces;
 };
 
 class VM {
