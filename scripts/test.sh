@@ -17,7 +17,7 @@ ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure -V "$@"
 [ "${FUSEVM_TEST_EXTRA:-1}" = "0" ] && exit 0
 SUITE="$(cd .. && pwd)/shared/conformance"
 MODES=(--mode off --mode auto --mode linear --mode block --mode hot
-       --mode fbc --mode fuse --mode warm)
+       --mode fbc --mode fuse --mode warm --mode trace1 --mode trace-stress)
 
 echo "== ASan + UBSan build (build-asan): unit tests, conformance, JIT fuzzer"
 if [ ! -f build-asan/build.ninja ]; then

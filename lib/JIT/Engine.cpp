@@ -86,6 +86,12 @@ std::string unitPrefix(const JitRequest &R, const std::string &TargetKey) {
   put(K, R.OsrStack);
   put(K, R.NoSpeculation);
   put(K, R.Trace);
+  put(K, uint8_t(R.TraceStress));
+  for (const JitRequest::Callee &Ce : R.TraceCallees) {
+    put(K, Ce.Func);
+    put(K, Ce.Params);
+    put(K, Ce.NoSpeculation);
+  }
   put(K, R.GlobalKinds);
   put(K, R.ElementKinds);
   std::string Name;

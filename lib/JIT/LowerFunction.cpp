@@ -595,8 +595,31 @@ LoweredNames lowerFunction(Module &M, const JitRequest &R,
                            const std::string &Prefix) {
   LoweredNames N;
   if (!R.Trace.empty()) {
+    // The functions the recording called into, deepest first, each
+    // specialised to the kinds it was called with; calls among them and
+    // from the trace go straight to them, and LLVM inlines what pays.
+    std::unordered_map<uint32_t, Function *> Direct;
+    for (const JitRequest::Callee &Ce : R.TraceCallees) {
+      JitRequest RC = R;
+      RC.Trace.clear();
+      RC.TraceCallees.clear();
+      RC.TraceStress = false;
+      RC.Func = Ce.Func;
+      RC.OsrIp = -1;
+      RC.OsrSlots.clear();
+      RC.OsrStack.clear();
+      RC.Linear = false;
+      RC.ParamMasks = Ce.Params;
+      RC.NoSpeculation = Ce.NoSpeculation;
+      jit::Lowerer LC(M, RC);
+      LC.setDirect(&Direct);
+      Function *Fn = LC.emitFast(Prefix + ".f" + std::to_string(Ce.Func));
+      Fn->setLinkage(GlobalValue::InternalLinkage);
+      Direct[Ce.Func] = Fn;
+    }
     N.Osr = Prefix + ".trace";
     jit::Lowerer LT(M, R);
+    LT.setDirect(&Direct);
     LT.emitTrace(N.Osr);
     return N;
   }

@@ -251,6 +251,8 @@ void Lowerer::emitCall(const XOp &O) {
   // in, takes over the deeper calls of a recursion too.
   if (Callee == FuncIdx && FastFn && Req.Level == JitLevel::Optimised) {
     Target = FastFn;
+  } else if (Direct && Direct->count(Callee)) {
+    Target = Direct->at(Callee); // compiled into this module (a trace's callee)
   } else {
     Value *Table = IRB.CreateLoad(Ptr, ctxField(offsetof(NativeCtx, FnTable)));
     Target = IRB.CreateLoad(

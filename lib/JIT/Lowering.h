@@ -95,6 +95,9 @@ public:
   /// directions Req.Trace recorded (docs/trace.md).
   Function *emitTrace(const std::string &Name);
   KindMask selfReturn() const { return SelfRet; }
+  /// Functions of this module that calls to them go to directly (a
+  /// trace's callees), by function index.
+  void setDirect(const std::unordered_map<uint32_t, Function *> *D) { Direct = D; }
   /// See fusevm::callSiteKinds (Lower.h).
   std::vector<std::pair<uint32_t, std::vector<KindMask>>> callSiteKinds();
 
@@ -182,6 +185,7 @@ private:
 
   //===-- The function being emitted --------------------------------------===//
   enum class EntryKind { Fast, Osr, Trace } Emitting = EntryKind::Fast;
+  const std::unordered_map<uint32_t, Function *> *Direct = nullptr;
   bool Tracing = false;     ///< a trace: exits instead of deoptimisation
   uint32_t TraceStartX = UINT32_MAX; ///< the anchor's expanded op
   Value *TraceSlots = nullptr, *TraceStack = nullptr; ///< the frame it borrows

@@ -124,7 +124,7 @@ private:
   size_t Pos = 0;
 };
 
-constexpr uint8_t RequestEncoding = 2;
+constexpr uint8_t RequestEncoding = 3;
 
 } // namespace
 
@@ -158,9 +158,30 @@ std::string encodeRequest(const JitRequest &R) {
   put(S, Stack);
   put(S, R.NoSpeculation);
   put(S, R.Trace);
+  put(S, uint8_t(R.TraceStress));
+  put(S, uint32_t(R.TraceCallees.size()));
+  for (const JitRequest::Callee &Ce : R.TraceCallees) {
+    put(S, Ce.Func);
+    put(S, Ce.Params);
+    put(S, Ce.NoSpeculation);
+  }
   put(S, R.GlobalKinds);
   put(S, R.ElementKinds);
   return S;
+}
+
+/// JitRequest::TraceStress and TraceCallees, as encodeRequest wrote them.
+template <typename ReaderT> static bool getCallees(ReaderT &In, JitRequest &R) {
+  uint8_t Stress;
+  uint32_t N;
+  if (!In.get(Stress) || Stress > 1 || !In.get(N) || N > 4096)
+    return false;
+  R.TraceStress = Stress;
+  R.TraceCallees.assign(N, JitRequest::Callee());
+  for (JitRequest::Callee &Ce : R.TraceCallees)
+    if (!In.get(Ce.Func) || !In.get(Ce.Params) || !In.get(Ce.NoSpeculation))
+      return false;
+  return true;
 }
 
 bool decodeRequest(const std::string &Bytes, JitRequest &R) {
@@ -170,7 +191,8 @@ bool decodeRequest(const std::string &Bytes, JitRequest &R) {
   if (!In.get(Enc) || Enc != RequestEncoding || !In.get(R.Func) ||
       !In.get(Linear) || !In.get(Level) || !In.get(Budget) || !In.get(R.OsrIp) ||
       !In.get(R.ParamMasks) || !In.get(Slots) || !In.get(Stack) ||
-      !In.get(R.NoSpeculation) || !In.get(R.Trace) || !In.get(R.GlobalKinds) ||
+      !In.get(R.NoSpeculation) || !In.get(R.Trace) || !getCallees(In, R) ||
+      !In.get(R.GlobalKinds) ||
       !In.get(R.ElementKinds) || !In.done() || Level > 1 || Linear > 1 ||
       Budget > 1)
     return false;

@@ -124,7 +124,7 @@ llvm::Error Interpreter::prepare() {
     cpu_set_t Cpus;
     bool SeveralCpus = sched_getaffinity(0, sizeof Cpus, &Cpus) != 0 ||
                        CPU_COUNT(&Cpus) > 1;
-    Async = Auto && Opts.BackgroundCompile && SeveralCpus;
+    Async = (Auto || TraceOn) && Opts.BackgroundCompile && SeveralCpus;
     RunId = Vm.Worker->newRun();
     for (unsigned L = 0; L < 2; ++L) {
       OsrState[L].assign(C.Ops.size(), OsrNone);
@@ -198,7 +198,8 @@ llvm::Error Interpreter::run() {
     if (Opts.FinishCompilesMs && Async)
       Vm.Worker->drain(Opts.FinishCompilesMs);
     maybePoll();
-    reportUncompiled();
+    if (!TraceOn) // the trace mode compiles loops, never functions
+      reportUncompiled();
     Vm.Worker->cancel(RunId);
   }
   // Every backward branch the interpreter took was counted at its target.

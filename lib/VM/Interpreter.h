@@ -128,6 +128,8 @@ private:
   void warmStart();
   /// JitRequest::ChunkKey (op hash and content digest), made once.
   const std::string &chunkKey();
+  /// Adds speculation on the kinds of the globals function \p F reads.
+  void addGlobalKinds(JitRequest &R, uint32_t F) const;
   /// Installs what the worker finished, if anything.
   void pollCompiles();
   void maybePoll() {

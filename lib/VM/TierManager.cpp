@@ -68,27 +68,8 @@ JitRequest Interpreter::makeRequest(uint32_t F, JitLevel Level,
   R.Linear = isLinearFunction(C, F) && Opts.Mode != RunOptions::JitMode::Block;
   R.Budget = Opts.InstructionBudget != 0;
   R.NoSpeculation = N.NoSpeculation;
-  if (N.Speculate) {
-    // The kinds the globals this function reads hold now.
-    R.GlobalKinds.assign(C.Names.size(), 0);
-    R.ElementKinds.assign(C.Names.size(), 0);
-    const FunctionDef &D = C.Functions[F];
-    for (uint32_t Ip = D.Entry; Ip < D.End; ++Ip) {
-      const Instr &I = C.Ops[Ip];
-      const Value &G = Globals[I.A];
-      if (I.Op == Opcode::GetVar) {
-        R.GlobalKinds[I.A] = maskOf(G.K);
-      } else if ((I.Op == Opcode::ArrayGet || I.Op == Opcode::ArraySet) &&
-                 G.isArray() && !R.ElementKinds[I.A]) {
-        const auto &Items = G.array()->Items;
-        size_t Step = Items.size() / 4096 + 1; // a sample of big arrays
-        KindMask M = 0;
-        for (size_t K = 0; K < Items.size(); K += Step)
-          M |= maskOf(Items[K].K);
-        R.ElementKinds[I.A] = M;
-      }
-    }
-  }
+  if (N.Speculate)
+    addGlobalKinds(R, F);
   unsigned Arity = C.Functions[F].Arity;
   R.ParamMasks.assign(Arity, AnyKind);
   // Specialise on the argument kinds of this call or, entering a running
@@ -106,6 +87,28 @@ JitRequest Interpreter::makeRequest(uint32_t F, JitLevel Level,
       R.OsrStack.push_back(StackVals[H].K);
   }
   return R;
+}
+
+void Interpreter::addGlobalKinds(JitRequest &R, uint32_t F) const {
+  // The kinds the globals function F reads hold now.
+  R.GlobalKinds.resize(C.Names.size(), 0);
+  R.ElementKinds.resize(C.Names.size(), 0);
+  const FunctionDef &D = C.Functions[F];
+  for (uint32_t Ip = D.Entry; Ip < D.End; ++Ip) {
+    const Instr &I = C.Ops[Ip];
+    const Value &G = Globals[I.A];
+    if (I.Op == Opcode::GetVar) {
+      R.GlobalKinds[I.A] = maskOf(G.K);
+    } else if ((I.Op == Opcode::ArrayGet || I.Op == Opcode::ArraySet) &&
+               G.isArray() && !R.ElementKinds[I.A]) {
+      const auto &Items = G.array()->Items;
+      size_t Step = Items.size() / 4096 + 1; // a sample of big arrays
+      KindMask M = 0;
+      for (size_t K = 0; K < Items.size(); K += Step)
+        M |= maskOf(Items[K].K);
+      R.ElementKinds[I.A] = M;
+    }
+  }
 }
 
 const std::string &Interpreter::chunkKey() {

@@ -41,6 +41,29 @@ void TraceRecorder::start(const Chunk &Ch, const Instr *Plain, uint32_t F,
   LastIp = UINT32_MAX;
   Callees.clear();
   Written.clear();
+  CalleesSeen.clear();
+  CalleeDepth.clear();
+}
+
+/// Merges what one more call showed into what a callee was seen with:
+/// kinds that differ become any.
+static void mergeCallee(std::vector<JitRequest::Callee> &Cs,
+                        std::vector<uint32_t> &Depths, uint32_t F,
+                        const std::vector<KindMask> &Params, uint32_t Depth) {
+  for (size_t K = 0; K < Cs.size(); ++K) {
+    if (Cs[K].Func != F)
+      continue;
+    for (size_t P = 0; P < Params.size() && P < Cs[K].Params.size(); ++P)
+      if (Cs[K].Params[P] != Params[P])
+        Cs[K].Params[P] = AnyKind;
+    Depths[K] = std::max(Depths[K], Depth);
+    return;
+  }
+  JitRequest::Callee Ce;
+  Ce.Func = F;
+  Ce.Params = Params;
+  Cs.push_back(std::move(Ce));
+  Depths.push_back(Depth);
 }
 
 void TraceRecorder::abort(TraceAbortReason R) {
@@ -116,8 +139,19 @@ bool TraceRecorder::record(uint32_t Ip, uint32_t Depth, const Value *Base,
   Op.Top = kindBelow(Base, Sp, 0);
   Op.Second = kindBelow(Base, Sp, 1);
   Ops.push_back(Op);
-  if (I.Op == Opcode::Call)
+  if (I.Op == Opcode::Call) {
     CallTarget = I.A; // a function index in the interpreter's copy
+    // The kinds of its arguments (numbers specialise, like a call's
+    // compile in the block tier).
+    unsigned Arity = C->Functions[I.A].Arity;
+    std::vector<KindMask> Params(Arity, AnyKind);
+    for (unsigned K = 0; K < Arity && Sp - Base >= long(Arity); ++K) {
+      ValueKind Kd = Sp[long(K) - long(Arity)].K;
+      if (Kd == ValueKind::Int || Kd == ValueKind::Float)
+        Params[K] = maskOf(Kd);
+    }
+    mergeCallee(CalleesSeen, CalleeDepth, I.A, Params, Depth + 1);
+  }
   if (Depth != 0)
     return false;
   uint8_t &M = Marks[Ip - Entry];
@@ -199,6 +233,25 @@ void Interpreter::compileTrace(uint32_t At, size_t Tree) {
   R.Trace = T.Marks;
   R.NoSpeculation = T.NoSpeculation;
   R.ParamMasks.assign(C.Functions[A.Func].Arity, AnyKind);
+  // Callees, deepest first (so that each finds the ones it calls made).
+  std::vector<size_t> Order(T.Callees.size());
+  for (size_t K = 0; K < Order.size(); ++K)
+    Order[K] = K;
+  std::stable_sort(Order.begin(), Order.end(), [&](size_t X, size_t Y) {
+    return T.CalleeDepth[X] > T.CalleeDepth[Y];
+  });
+  for (size_t K : Order) {
+    JitRequest::Callee Ce = T.Callees[K];
+    if (Ce.Func == A.Func)
+      continue; // the anchor's function itself: through the table
+    if (!Native.empty()) {
+      Ce.NoSpeculation = Native[Ce.Func].NoSpeculation;
+      if (!Native[Ce.Func].Speculate)
+        continue; // its speculation failed too often: interpreted
+    }
+    addGlobalKinds(R, Ce.Func);
+    R.TraceCallees.push_back(std::move(Ce));
+  }
   if (!StressBits.empty())
     R.TraceStress = true;
   T.Pending = true;
@@ -235,6 +288,10 @@ void Interpreter::installTrace(const JitDone &D) {
   }
   T.Code = D.Res.Osr;
   ++Out.Stats.TracesCompiled;
+  // Blacklisting judges the tree as it is now.
+  A.ExitsWithoutSide = 0;
+  A.RecentEntries = 0;
+  A.RecentIterations = 0;
   JitEvent E = event(JitEvent::Compiled, A.Func, uint32_t(D.OsrIp));
   E.Trace = true;
   E.Osr = true;
@@ -311,6 +368,9 @@ void Interpreter::recordingDone(TraceAnchor &A, uint32_t At, bool Side,
   traceEvent(JitEvent::TraceStop, A.Func, At,
              std::to_string(Recorder.Ops.size()) + " ops");
   TraceTree &T = A.Trees[Tree];
+  for (size_t K = 0; K < Recorder.CalleesSeen.size(); ++K)
+    mergeCallee(T.Callees, T.CalleeDepth, Recorder.CalleesSeen[K].Func,
+                Recorder.CalleesSeen[K].Params, Recorder.CalleeDepth[K]);
   if (Side) {
     // The branches whose way off the tree led to this exit now go both
     // ways; the side path's own marks join the tree's.
@@ -382,9 +442,15 @@ Interpreter::TraceStep Interpreter::traceAt(uint32_t F, uint32_t At,
     TraceStep S = record(F, At, At, FrameSlots, StackBase, Height, ContinueAt,
                          Result);
     recordingDone(A, At, false, Tree, At);
-    if (Recorder.Aborted)
+    if (Recorder.Aborted) {
       A.Trees.pop_back();
-    resetLoopCount(At);
+      // Try again at the next backward branch: a count that always lands
+      // on the same iteration (the last of a short loop, say) would abort
+      // the same way every time.
+      armAnchor(At);
+    } else {
+      resetLoopCount(At);
+    }
     return S;
   }
   TraceTree &T = A.Trees[Tree];
@@ -401,6 +467,8 @@ Interpreter::TraceStep Interpreter::traceAt(uint32_t F, uint32_t At,
   uint64_t Iters = Ctx.TraceIters;
   uint8_t S = T.Code(&Ctx, Slots, Base, Buf);
   A.Iterations += Ctx.TraceIters - Iters;
+  A.RecentIterations += Ctx.TraceIters - Iters;
+  ++A.RecentEntries;
   if (S == NativeGuardFailed) {
     resetLoopCount(At);
     return TraceStep::Continue;
@@ -441,13 +509,15 @@ Interpreter::TraceStep Interpreter::traceAt(uint32_t F, uint32_t At,
                "first exit of the trace at line " +
                    std::to_string(C.lineOf(At)) + " here");
   }
+  if (T.Pending)
+    return TraceStep::Continue; // a new version of the tree is coming
   bool CanGrow = T.SideTraces < TraceCfg.MaxTraceChain && E.Failed < 2 &&
-                 !T.Pending && ExitIp != At;
+                 ExitIp != At;
   if (!CanGrow) {
     if (++A.ExitsWithoutSide > TraceCfg.MaxSideExits &&
-        A.Iterations < 4 * A.Entries) {
-      // Its exits keep firing and there is little work per entry: the
-      // loop is better off interpreted.
+        A.RecentIterations < 2 * A.RecentEntries) {
+      // Its exits keep firing and it hardly loops between them: the loop
+      // is better off interpreted.
       A.Blacklisted = true;
       ++Out.Stats.TracesBlacklisted;
       traceEvent(JitEvent::TraceBlacklist, F, At,

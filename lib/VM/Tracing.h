@@ -44,6 +44,10 @@ public:
   std::vector<TraceOp> Ops;
   /// Per op of Func: TraceMark, from what this recording saw.
   std::vector<uint8_t> Marks;
+  /// The functions it called into, with the kinds of their arguments, and
+  /// the depth each was first called at (JitRequest::TraceCallees).
+  std::vector<JitRequest::Callee> CalleesSeen;
+  std::vector<uint32_t> CalleeDepth;
 
 private:
   const Chunk *C = nullptr;
@@ -70,6 +74,8 @@ struct TraceTree {
   uint32_t Gen = 0;                    ///< compiles asked for (the latest wins)
   uint32_t SideTraces = 0;
   std::vector<TraceOp> Ops;            ///< the root recording (metadata)
+  std::vector<JitRequest::Callee> Callees; ///< of all its recordings
+  std::vector<uint32_t> CalleeDepth;
   /// Per exit op: times taken, and whether a side trace may still come.
   struct Exit {
     uint64_t Taken = 0;
@@ -89,7 +95,9 @@ struct TraceAnchor {
   bool InTrace = false;   ///< its trace is running (not re-entered: recursion)
   uint64_t Entries = 0, SideExits = 0, GuardFailures = 0;
   uint64_t Iterations = 0; ///< loop back edges inside its traces
-  uint64_t ExitsWithoutSide = 0;
+  /// Since its latest compile: exits no side trace takes, entries and
+  /// iterations (what blacklisting judges).
+  uint64_t ExitsWithoutSide = 0, RecentEntries = 0, RecentIterations = 0;
   /// Where its traces write the frame back: never moves (a trace running
   /// below a nested one holds on to it).
   std::unique_ptr<uint64_t[]> ExitBuf;

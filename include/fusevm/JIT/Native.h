@@ -132,6 +132,16 @@ struct JitRequest {
   /// of Func) instead of the function. Per op of Func (index - its entry):
   /// a TraceMark. Empty: not a trace.
   std::vector<uint8_t> Trace;
+  /// With Trace: the functions the recording followed calls into,
+  /// compiled into the trace's module (deepest first) as functions
+  /// specialised to the argument kinds recorded and called directly, so
+  /// that LLVM inlines them.
+  struct Callee {
+    uint32_t Func = 0;
+    std::vector<KindMask> Params;
+    std::vector<uint32_t> NoSpeculation;
+  };
+  std::vector<Callee> TraceCallees;
   /// With Trace: leave once at every branch of the trace (before it, so
   /// the interpreter takes it again), to test every exit
   /// (NativeCtx::TraceStress).
