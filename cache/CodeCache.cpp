@@ -242,31 +242,62 @@ bool CodeCache::connect(std::string &Warning) {
   if (Schema == 0) {
     // A new database (or one made by something else with no version):
     // create our table; an existing table of another shape makes the
-    // statements below fail, which is a warning.
-    if (!exec("PRAGMA journal_mode=WAL", Error) ||
-        !exec("BEGIN IMMEDIATE", Error) ||
-        !exec("CREATE TABLE IF NOT EXISTS units("
-              "key BLOB PRIMARY KEY, chunk BLOB NOT NULL, target TEXT NOT NULL,"
-              " func INTEGER NOT NULL, osr INTEGER NOT NULL,"
-              " level INTEGER NOT NULL, request BLOB NOT NULL,"
-              " checksum BLOB NOT NULL, size INTEGER NOT NULL,"
-              " created INTEGER NOT NULL, last_used INTEGER NOT NULL,"
-              " hits INTEGER NOT NULL DEFAULT 0, object BLOB NOT NULL)",
-              Error) ||
-        !exec("CREATE INDEX IF NOT EXISTS units_by_chunk ON units(chunk, target)",
-              Error) ||
-        !exec("CREATE INDEX IF NOT EXISTS units_by_use ON units(last_used)",
-              Error) ||
-        !exec(("PRAGMA user_version=" + std::to_string(SchemaVersion)).c_str(),
-              Error) ||
-        !exec("COMMIT", Error)) {
+    // statements below fail, which is a warning. Processes starting on a
+    // new cache together race here: a busy database is tried again, and
+    // the version read again inside the transaction.
+    bool Done = false;
+    for (int Try = 0; Try < 100 && !Done; ++Try) {
       std::string Ignored;
+      if (Try)
+        ::usleep(10000);
+      if (!exec("PRAGMA journal_mode=WAL", Error) ||
+          !exec("BEGIN IMMEDIATE", Error)) {
+        int Code = sqlite3_errcode(Db) & 0xff;
+        if (Code == SQLITE_BUSY || Code == SQLITE_LOCKED)
+          continue;
+        break;
+      }
+      int Now = 0;
+      {
+        Stmt V(Db, "PRAGMA user_version");
+        if (V.ok() && V.step() == SQLITE_ROW)
+          Now = int(V.integer(0));
+      }
+      if (Now != 0) { // another process set it up first
+        exec("COMMIT", Ignored);
+        Schema = Now;
+        Done = true;
+        break;
+      }
+      if (exec("CREATE TABLE IF NOT EXISTS units("
+               "key BLOB PRIMARY KEY, chunk BLOB NOT NULL, target TEXT NOT NULL,"
+               " func INTEGER NOT NULL, osr INTEGER NOT NULL,"
+               " level INTEGER NOT NULL, request BLOB NOT NULL,"
+               " checksum BLOB NOT NULL, size INTEGER NOT NULL,"
+               " created INTEGER NOT NULL, last_used INTEGER NOT NULL,"
+               " hits INTEGER NOT NULL DEFAULT 0, object BLOB NOT NULL)",
+               Error) &&
+          exec("CREATE INDEX IF NOT EXISTS units_by_chunk ON units(chunk, target)",
+               Error) &&
+          exec("CREATE INDEX IF NOT EXISTS units_by_use ON units(last_used)",
+               Error) &&
+          exec(("PRAGMA user_version=" + std::to_string(SchemaVersion)).c_str(),
+               Error) &&
+          exec("COMMIT", Error)) {
+        Schema = SchemaVersion;
+        Done = true;
+        break;
+      }
+      int Code = sqlite3_errcode(Db) & 0xff;
       exec("ROLLBACK", Ignored);
+      if (Code != SQLITE_BUSY && Code != SQLITE_LOCKED)
+        break;
+    }
+    if (!Done) {
       Warning = "cannot set up " + Path + ": " + Error;
       disconnect();
       return false;
     }
-    Schema = SchemaVersion;
   }
   // Another schema (older or from the future): every lookup misses and
   // nothing is written; `fusevm cache clear` starts it over.

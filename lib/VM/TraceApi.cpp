@@ -112,12 +112,27 @@ constexpr uint32_t MetaVersion = 1;
 
 } // namespace
 
-/// cereal finds this by argument-dependent lookup.
-template <class Archive> void serialize(Archive &A, TraceOp &O) {
-  uint8_t Top = uint8_t(O.Top), Second = uint8_t(O.Second);
-  A(O.Ip, O.Func, O.Depth, O.Branch, Top, Second);
-  O.Top = SlotKind(Top);
-  O.Second = SlotKind(Second);
+/// Vectors go as a count and their elements, so that a reader checks the
+/// count against the bytes left before it allocates anything (a hostile
+/// count is refused, not a gigabyte allocation).
+template <class T>
+static void putVector(cereal::PortableBinaryOutputArchive &A,
+                      const std::vector<T> &V) {
+  A(uint64_t(V.size()));
+  for (const T &E : V)
+    A(E);
+}
+template <class T, class Read>
+static bool getVector(cereal::PortableBinaryInputArchive &A, size_t Left,
+                      size_t MinBytes, std::vector<T> &V, Read ReadOne) {
+  uint64_t N;
+  A(N);
+  if (N > Left / MinBytes)
+    return false;
+  V.resize(size_t(N));
+  for (T &E : V)
+    ReadOne(E);
+  return true;
 }
 
 std::string TraceMetadata::exportBytes() const {
@@ -125,14 +140,18 @@ std::string TraceMetadata::exportBytes() const {
   OS.write(MetaMagic, 4);
   {
     cereal::PortableBinaryOutputArchive A(OS);
+    A(MetaVersion, ChunkOpHash, Func, Anchor, Fallthrough, SideTraces);
+    A(uint64_t(Ops.size()));
+    for (const TraceOp &O : Ops)
+      A(O.Ip, O.Func, O.Depth, O.Branch, uint8_t(O.Top), uint8_t(O.Second));
     std::vector<uint8_t> Slots, Stack;
     for (SlotKind K : AnchorSlots)
       Slots.push_back(uint8_t(K));
     for (SlotKind K : AnchorStack)
       Stack.push_back(uint8_t(K));
-    std::vector<TraceOp> O = Ops;
-    A(MetaVersion, ChunkOpHash, Func, Anchor, Fallthrough, O, Slots, Stack,
-      Marks, SideTraces);
+    putVector(A, Slots);
+    putVector(A, Stack);
+    putVector(A, Marks);
   }
   return OS.str();
 }
@@ -147,6 +166,7 @@ llvm::Expected<TraceMetadata> TraceMetadata::importBytes(std::string_view Bytes,
   TraceMetadata M;
   uint32_t Version = 0;
   std::vector<uint8_t> Slots, Stack;
+  size_t Left = Bytes.size();
   try {
     std::istringstream IS(std::string(Bytes.substr(4)));
     cereal::PortableBinaryInputArchive A(IS);
@@ -154,8 +174,19 @@ llvm::Expected<TraceMetadata> TraceMetadata::importBytes(std::string_view Bytes,
     if (Version != MetaVersion)
       return Bad("version " + std::to_string(Version) + ", not " +
                  std::to_string(MetaVersion));
-    A(M.ChunkOpHash, M.Func, M.Anchor, M.Fallthrough, M.Ops, Slots, Stack,
-      M.Marks, M.SideTraces);
+    A(M.ChunkOpHash, M.Func, M.Anchor, M.Fallthrough, M.SideTraces);
+    bool Ok = getVector(A, Left, 12, M.Ops, [&](TraceOp &O) {
+      uint8_t Top, Second;
+      A(O.Ip, O.Func, O.Depth, O.Branch, Top, Second);
+      O.Top = SlotKind(Top);
+      O.Second = SlotKind(Second);
+    });
+    auto Byte = [&](uint8_t &B) { A(B); };
+    Ok = Ok && getVector(A, Left, 1, Slots, Byte) &&
+         getVector(A, Left, 1, Stack, Byte) &&
+         getVector(A, Left, 1, M.Marks, Byte);
+    if (!Ok)
+      return Bad("a count larger than the bytes");
   } catch (const std::exception &E) {
     return Bad(std::string("truncated or corrupt (") + E.what() + ")");
   }
