@@ -110,7 +110,11 @@ void Gen::expr(unsigned Depth) {
     op(chance(50) ? "ArrayGet A" : "HashGet H");
     break;
   case 6:
-    if (CurFunc + 1 < NumFuncs) {
+    if (chance(25)) {
+      // A self-recursive function (rec(n) = n + rec(n - 1)), a few deep.
+      op("LoadInt " + std::to_string(pick(6)));
+      op("Call rec, 1");
+    } else if (CurFunc + 1 < NumFuncs) {
       unsigned F = CurFunc + 1 + pick(NumFuncs - CurFunc - 1);
       for (unsigned A = 0; A < Arity[F]; ++A)
         expr(Depth - 1);
@@ -209,6 +213,18 @@ void Gen::stmt(unsigned Depth) {
     op("NumLt");
     op("JumpIfFalse " + End);
     ++LoopDepth;
+    if (chance(30)) {
+      // A slot's kind changes mid-loop (a trace recorded before it must
+      // leave, or another trace be made for the new kinds).
+      std::string Same = label();
+      op("GetSlot " + C);
+      op("LoadInt " + std::to_string(1 + pick(4)));
+      op("NumEq");
+      op("JumpIfFalse " + Same);
+      op(chance(50) ? "LoadFloat 0.25" : "LoadConst \"k\"");
+      op("SetSlot " + std::to_string(pick(5)));
+      Out += Same + ":\n";
+    }
     body(Depth - 1, 1 + pick(4));
     --LoopDepth;
     op("GetSlot " + C);
@@ -269,6 +285,12 @@ std::string Gen::program() {
     if (F)
       Out += ".end\n";
   }
+  Out += "\n.func rec 1\n"
+         "        GetSlot 0\n        LoadInt 0\n        NumLe\n"
+         "        JumpIfFalse Lrec\n        LoadInt 1\n        ReturnValue\n"
+         "Lrec:\n        GetSlot 0\n        LoadInt 1\n        Sub\n"
+         "        Call rec, 1\n        GetSlot 0\n        Add\n"
+         "        ReturnValue\n.end\n";
   return Out;
 }
 
@@ -283,12 +305,19 @@ struct Outcome {
 
 /// LLVM code generation runs over all runs (RunStats::LLVMCompiles).
 unsigned long long TotalCompiles = 0;
+/// Traces compiled and side exits taken over all runs (the trace lanes).
+unsigned long long TotalTraces = 0, TotalSideExits = 0;
 
 Outcome runWith(const Chunk &C, JitEngine *Jit, RunOptions::JitMode Mode,
                 uint32_t Threshold, bool Background = false,
-                uint32_t OptThreshold = 0, uint64_t *Compiles = nullptr) {
+                uint32_t OptThreshold = 0, uint64_t *Compiles = nullptr,
+                bool Stress = false) {
   VM Vm;
   RunOptions Opts;
+  Opts.Trace.TraceThreshold = Threshold;
+  Opts.TraceStress = Stress;
+  if (Stress)
+    Opts.Trace.HotExit = 1;
   Outcome O;
   Opts.Output = [&O](std::string_view S) { O.Stdout.append(S); };
   Opts.Jit = Jit;
@@ -304,6 +333,8 @@ Outcome runWith(const Chunk &C, JitEngine *Jit, RunOptions::JitMode Mode,
     O.Result = toStdString(R.Result);
   O.Status = R.Status;
   TotalCompiles += R.Stats.LLVMCompiles;
+  TotalTraces += R.Stats.TracesCompiled;
+  TotalSideExits += R.Stats.SideExits;
   if (Compiles)
     *Compiles = R.Stats.LLVMCompiles;
   return O;
@@ -409,7 +440,7 @@ int main(int argc, char **argv) {
   O0.OptLevel = 0;
   auto Block = createJitEngine(O2), Linear = createJitEngine(O0),
        Hot = createJitEngine(O0), Warm = createJitEngine(O2),
-       AotInner = createJitEngine(O2);
+       AotInner = createJitEngine(O2), Trace = createJitEngine(O0);
   AotLowering Aot(*AotInner);
   // The warm-cache lane: a cold run fills the code cache, then a warm run
   // through a new caching engine (as a new process would make) installs
@@ -427,6 +458,7 @@ int main(int argc, char **argv) {
     uint32_t Threshold;
     bool Background;
     uint32_t OptThreshold; ///< 0: optimised at once
+    bool Stress = false;   ///< trace: leave once at every branch
   } Modes[] = {
       {"block -O2", Block.get(), RunOptions::JitMode::Block, 1, false, 0},
       {"linear -O0", Linear.get(), RunOptions::JitMode::Linear, 1, false, 0},
@@ -444,7 +476,13 @@ int main(int argc, char **argv) {
       {"auto threshold 2, optimised after 3, background compiles", Warm.get(),
        RunOptions::JitMode::Auto, 2, true, 3},
       // As fusevmc compiles ahead of time.
-      {"aot lowering", &Aot, RunOptions::JitMode::Block, 1, false, 0}};
+      {"aot lowering", &Aot, RunOptions::JitMode::Block, 1, false, 0},
+      // The tracing tier: every loop traced after one backward branch;
+      // after two, with every trace leaving once at each branch and every
+      // exit recording a side trace at once.
+      {"trace threshold 1", Trace.get(), RunOptions::JitMode::Trace, 1, false, 0},
+      {"trace threshold 2, stress", Trace.get(), RunOptions::JitMode::Trace, 2,
+       false, 0, true}};
   unsigned Exes = 0;
   Gen G(Seed);
   unsigned Errors = 0;
@@ -468,8 +506,8 @@ int main(int argc, char **argv) {
       return 1;
     }
     for (const Mode &M : Modes) {
-      Outcome Got =
-          runWith(*C, M.Jit, M.M, M.Threshold, M.Background, M.OptThreshold);
+      Outcome Got = runWith(*C, M.Jit, M.M, M.Threshold, M.Background,
+                            M.OptThreshold, nullptr, M.Stress);
       if (!(Got == Want)) {
         std::fprintf(stderr,
                      "jit-diff-fuzz: program %u (seed %llu) differs under %s\n"
@@ -539,8 +577,9 @@ int main(int argc, char **argv) {
   if (Exes)
     std::printf("jit-diff-fuzz: %u of them also as AOT executables\n", Exes);
   std::printf("jit-diff-fuzz: %u programs (seed %llu) x %zu tiers agree with "
-              "the interpreter; %u end in a runtime error; %llu compiles\n",
+              "the interpreter; %u end in a runtime error; %llu compiles, %llu "
+              "of them traces, which took %llu side exits\n",
               Programs, (unsigned long long)Seed, sizeof Modes / sizeof *Modes,
-              Errors, TotalCompiles);
+              Errors, TotalCompiles, TotalTraces, TotalSideExits);
   return 0;
 }
