@@ -61,6 +61,7 @@ std::string checksumOf(const CacheUnit &U) {
   field(S, U.Osr);
   field(S, int64_t(U.Level));
   field(S, U.Request);
+  field(S, U.Meta);
   field(S, U.Object);
   return cacheDigest(S);
 }
@@ -134,7 +135,7 @@ private:
 };
 
 constexpr const char *UnitColumns =
-    "key, chunk, target, func, osr, level, request, checksum, hits, object";
+    "key, chunk, target, func, osr, level, request, meta, checksum, hits, object";
 
 /// Reads a row selected with UnitColumns.
 void readUnit(const Stmt &S, CacheUnit &U, std::string &Checksum) {
@@ -145,9 +146,10 @@ void readUnit(const Stmt &S, CacheUnit &U, std::string &Checksum) {
   U.Osr = S.integer(4);
   U.Level = uint8_t(S.integer(5));
   U.Request = S.blob(6);
-  Checksum = S.blob(7);
-  U.Hits = uint64_t(S.integer(8));
-  U.Object = S.blob(9);
+  U.Meta = S.blob(7);
+  Checksum = S.blob(8);
+  U.Hits = uint64_t(S.integer(9));
+  U.Object = S.blob(10);
 }
 
 int64_t now() { return int64_t(std::time(nullptr)); }
@@ -272,7 +274,7 @@ bool CodeCache::connect(std::string &Warning) {
       if (exec("CREATE TABLE IF NOT EXISTS units("
                "key BLOB PRIMARY KEY, chunk BLOB NOT NULL, target TEXT NOT NULL,"
                " func INTEGER NOT NULL, osr INTEGER NOT NULL,"
-               " level INTEGER NOT NULL, request BLOB NOT NULL,"
+               " level INTEGER NOT NULL, request BLOB NOT NULL, meta BLOB NOT NULL,"
                " checksum BLOB NOT NULL, size INTEGER NOT NULL,"
                " created INTEGER NOT NULL, last_used INTEGER NOT NULL,"
                " hits INTEGER NOT NULL DEFAULT 0, object BLOB NOT NULL)",
@@ -481,15 +483,15 @@ bool CodeCache::write(const CacheUnit &U, std::string &Error) {
 
 bool CodeCache::insert(const CacheUnit &U, std::string &Error) {
   Stmt S(Db, "INSERT OR REPLACE INTO units(key, chunk, target, func, osr,"
-             " level, request, checksum, size, created, last_used, hits,"
-             " object) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10,"
-             " 0, ?11)");
+             " level, request, meta, checksum, size, created, last_used, hits,"
+             " object) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11,"
+             " 0, ?12)");
   std::string Sum = checksumOf(U);
   if (S.ok()) {
     S.bind(1, U.Key).bind(2, U.Chunk).bind(3, U.Target, false);
     S.bind(4, int64_t(U.Func)).bind(5, U.Osr).bind(6, int64_t(U.Level));
-    S.bind(7, U.Request).bind(8, Sum).bind(9, int64_t(U.Object.size()));
-    S.bind(10, now()).bind(11, U.Object);
+    S.bind(7, U.Request).bind(8, U.Meta).bind(9, Sum);
+    S.bind(10, int64_t(U.Object.size())).bind(11, now()).bind(12, U.Object);
     if (S.step() == SQLITE_DONE)
       return true;
   }

@@ -361,6 +361,7 @@ bool CachedJit::compile(const JitRequest &R, JitResult &Out,
   U.Osr = R.OsrIp;
   U.Level = uint8_t(R.Level);
   U.Request = P.Specialisation;
+  U.Meta = R.TraceMeta;
   U.Object = std::move(Object);
   std::string Warning;
   Out.Stored = !StoreFailed && Cache->store(U, Warning);
@@ -441,6 +442,14 @@ WarmStart CachedJit::warmUnits(const JitRequest &Chunk) {
     WU.Linear = R.Linear;
     WU.Budget = R.Budget;
     WU.Trace = !R.Trace.empty();
+    WU.TraceMeta = U->Meta;
+    if (WU.Trace) {
+      WU.OsrSlots = R.OsrSlots;
+      WU.OsrStack = R.OsrStack;
+      WU.Marks = R.Trace;
+      WU.NoSpeculation = R.NoSpeculation;
+      WU.Callees = R.TraceCallees;
+    }
     WU.Params = R.ParamMasks;
     Loaded[U->Key] = WU.Res;
     W.Units.push_back(std::move(WU));

@@ -126,6 +126,7 @@ private:
   /// A warm run (the engine has a code cache): installs the code earlier
   /// runs kept for this program, so that it runs from the first call.
   void warmStart();
+  void warmTrace(WarmUnit &U);
   /// JitRequest::ChunkKey (op hash and content digest), made once.
   const std::string &chunkKey();
   /// Adds speculation on the kinds of the globals function \p F reads.

@@ -134,6 +134,11 @@ void Interpreter::warmStart() {
   }
   bool Auto = Opts.Mode == RunOptions::JitMode::Auto;
   for (WarmUnit &U : W.Units) {
+    if (U.Trace) {
+      if (TraceOn && U.Budget == (Opts.InstructionBudget != 0))
+        warmTrace(U);
+      continue;
+    }
     // Only code this run's mode would make: the tier, the budget and, in
     // the forced modes, optimised function code.
     bool Linear = isLinearFunction(C, U.Func) &&
@@ -163,6 +168,58 @@ void Interpreter::warmStart() {
     ++N.InFlight;
     install(D);
   }
+}
+
+void Interpreter::warmTrace(WarmUnit &U) {
+  // A trace a code cache kept: installed at its anchor as it was last
+  // compiled (units come newest first), without recording.
+  uint32_t At = uint32_t(U.OsrIp);
+  llvm::Expected<TraceMetadata> M = TraceMetadata::importBytes(U.TraceMeta, C);
+  auto Reject = [&](std::string Why) {
+    JitEvent E = event(JitEvent::CacheReject, U.Func, At);
+    E.Reason = std::move(Why);
+    emit(std::move(E));
+  };
+  if (!M) {
+    Reject("metadata: " + llvm::toString(M.takeError()));
+    return;
+  }
+  if (M->Func != U.Func || M->Anchor != At || M->Marks != U.Marks ||
+      U.OsrSlots.size() != Funcs[U.Func].NumSlots || Info.Depth[At] != 0) {
+    Reject("metadata: does not match its code");
+    return;
+  }
+  TraceAnchor &A = Anchors[At];
+  A.Func = U.Func;
+  for (const TraceTree &T : A.Trees)
+    if (T.Slots == U.OsrSlots && T.Stack == U.OsrStack)
+      return; // an older version of a tree installed already
+  TraceTree T;
+  T.Slots = U.OsrSlots;
+  T.Stack = U.OsrStack;
+  T.Marks = M->Marks;
+  T.Ops = M->Ops;
+  T.SideTraces = M->SideTraces;
+  T.NoSpeculation = U.NoSpeculation;
+  T.Callees = U.Callees;
+  for (size_t K = 0; K < T.Callees.size(); ++K)
+    T.CalleeDepth.push_back(uint32_t(T.Callees.size() - K)); // deepest first
+  T.Code = U.Res.Osr;
+  T.FromCache = true;
+  A.Trees.push_back(std::move(T));
+  JitEvent H = event(JitEvent::CacheHit, U.Func, At);
+  H.Osr = true;
+  H.Ms = U.Res.Ms;
+  emit(std::move(H));
+  JitEvent E = event(JitEvent::Compiled, U.Func, At);
+  E.Trace = E.Osr = E.FromCache = true;
+  E.Generated = false;
+  E.Ops = uint32_t(M->Ops.size());
+  E.SideTraces = M->SideTraces;
+  E.Ms = U.Res.Ms;
+  emit(std::move(E));
+  ++Out.Stats.TracesCompiled;
+  armAnchor(At);
 }
 
 bool Interpreter::jitStarted() {

@@ -254,7 +254,21 @@ void Interpreter::compileTrace(uint32_t At, size_t Tree) {
   }
   if (!StressBits.empty())
     R.TraceStress = true;
+  // What a later process needs to install it again (code cache).
+  TraceMetadata M;
+  M.ChunkOpHash = C.opHash();
+  M.Func = A.Func;
+  M.Anchor = At;
+  M.Ops = T.Ops;
+  for (ValueKind K : T.Slots)
+    M.AnchorSlots.push_back(slotKindOf(K));
+  for (ValueKind K : T.Stack)
+    M.AnchorStack.push_back(slotKindOf(K));
+  M.Marks = T.Marks;
+  M.SideTraces = T.SideTraces;
+  R.TraceMeta = M.exportBytes();
   T.Pending = true;
+  T.FromCache = false; // this version is this run's
   ++T.Gen;
   JitJob J{RunId, T.Gen, A.Func, At, nullptr, Opts.Jit, std::move(R)};
   J.TraceTree = int32_t(Tree);
@@ -509,8 +523,8 @@ Interpreter::TraceStep Interpreter::traceAt(uint32_t F, uint32_t At,
                "first exit of the trace at line " +
                    std::to_string(C.lineOf(At)) + " here");
   }
-  if (T.Pending)
-    return TraceStep::Continue; // a new version of the tree is coming
+  if (T.Pending || T.FromCache)
+    return TraceStep::Continue; // a new version is coming, or none will
   bool CanGrow = T.SideTraces < TraceCfg.MaxTraceChain && E.Failed < 2 &&
                  ExitIp != At;
   if (!CanGrow) {

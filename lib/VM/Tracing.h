@@ -71,6 +71,10 @@ struct TraceTree {
   std::vector<uint32_t> NoSpeculation; ///< ops whose guards kept failing
   NativeOsrFn Code = nullptr;
   bool Pending = false;                ///< compiling
+  /// Installed from a code cache: run as the earlier process left it (it
+  /// grows no side traces and is not blacklisted for its exits), so that a
+  /// warm run records nothing.
+  bool FromCache = false;
   uint32_t Gen = 0;                    ///< compiles asked for (the latest wins)
   uint32_t SideTraces = 0;
   std::vector<TraceOp> Ops;            ///< the root recording (metadata)

@@ -12,7 +12,8 @@ run the binary), `fuse` (the same through `fusevmc --fuse`), `aot` (an
 executable from `fusevmc --emit=exe`, run with the test's arguments) or
 `warm` (`hot` with a code cache, compiling on the interpreter's thread:
 run twice, cold then warm; both must pass, and the warm run must report
-`llvm_compiles: 0`), `trace` (`--jit=trace`), `trace1`/`trace2` (with
+`llvm_compiles: 0`), `warm-trace` (the same with `--jit=trace
+--trace-threshold=1`: the warm run also records nothing), `trace` (`--jit=trace`), `trace1`/`trace2` (with
 `--trace-threshold=1`/`2`) or `trace-stress` (threshold 1, every trace
 leaving once at each branch, every exit recording a side trace at once).
 Prints one line per failure and a closing line
@@ -72,10 +73,11 @@ def run_one(args, name, mode, tmp):
                 return None
             return "fusevmc exit %d: %s" % (c.returncode, c.stderr.decode()[:300])
         program = fbc
-    elif mode == "warm":
-        cache = os.path.join(tmp, "cache-" + name)
-        extra = ["--jit=auto", "--jit-threshold=1", "--jit-sync",
-                 "--cache=" + cache, "--stats"]
+    elif mode in ("warm", "warm-trace"):
+        cache = os.path.join(tmp, "cache-" + mode + "-" + name)
+        extra = (["--jit=auto", "--jit-threshold=1"] if mode == "warm" else
+                 ["--jit=trace", "--trace-threshold=1"]) + [
+                     "--jit-sync", "--cache=" + cache, "--stats"]
     elif mode in ("trace1", "trace2"):
         # every loop traced after one (two) backward branches
         extra = ["--jit=trace", "--trace-threshold=" + mode[-1]]
@@ -93,7 +95,7 @@ def run_one(args, name, mode, tmp):
         extra = ["--jit=" + mode]
     if mode != "aot":
         cmd = [args.fusevm] + extra + [program, "--"] + prog_args
-    runs = ["cold", "warm"] if mode == "warm" else [""]
+    runs = ["cold", "warm"] if mode.startswith("warm") else [""]
     env = None
     if mode == "trace-stress":
         env = dict(os.environ, FUSEVM_TRACE_STRESS="1", FUSEVM_TRACE_HOT_EXIT="1")
@@ -110,10 +112,12 @@ def run_one(args, name, mode, tmp):
             if stats is None:
                 if want_code not in (65, 66):  # rejected before running
                     problems.append("warm run printed no --stats")
-            elif stats["llvm_compiles"] != 0:
+            elif stats["llvm_compiles"] != 0 or stats["traces_recorded"] != 0:
                 problems.append("warm run generated code: llvm_compiles %d, "
-                                "cache_hits %d, cache_misses %d" % (
-                                    stats["llvm_compiles"], stats["cache_hits"],
+                                "traces_recorded %d, cache_hits %d, "
+                                "cache_misses %d" % (
+                                    stats["llvm_compiles"],
+                                    stats["traces_recorded"], stats["cache_hits"],
                                     stats["cache_misses"]))
     return "; ".join(problems) if problems else None
 

@@ -59,6 +59,9 @@ struct CacheUnit {
   int64_t Osr = -1;    ///< the op it is entered at (OSR), or -1
   uint8_t Level = 1;   ///< JitLevel
   std::string Request; ///< the specialisation, to install it again
+  /// What else a unit needs to be installed again: a trace's metadata
+  /// (TraceMetadata::exportBytes); empty for a function.
+  std::string Meta;
   std::string Object;  ///< the relocatable object file
   uint64_t Hits = 0;
 };

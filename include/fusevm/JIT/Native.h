@@ -142,6 +142,10 @@ struct JitRequest {
     std::vector<uint32_t> NoSpeculation;
   };
   std::vector<Callee> TraceCallees;
+  /// With Trace: the trace's metadata (TraceMetadata::exportBytes), kept
+  /// with its code in a code cache so that a later process can install
+  /// the trace without recording it. Not part of what is compiled.
+  std::string TraceMeta;
   /// With Trace: leave once at every branch of the trace (before it, so
   /// the interpreter takes it again), to test every exit
   /// (NativeCtx::TraceStress).
@@ -183,6 +187,13 @@ struct WarmUnit {
   JitLevel Level = JitLevel::Optimised;
   bool Linear = false, Budget = false;
   bool Trace = false; ///< a trace (installed by the tracing tier)
+  std::string TraceMeta; ///< its TraceMetadata
+  /// A trace's request, as JitRequest has them: entry kinds, marks,
+  /// callees, ops without speculation (to compile it again, grown).
+  std::vector<ValueKind> OsrSlots, OsrStack;
+  std::vector<uint8_t> Marks;
+  std::vector<uint32_t> NoSpeculation;
+  std::vector<JitRequest::Callee> Callees;
   std::vector<KindMask> Params;
   JitResult Res;
 };
