@@ -165,7 +165,7 @@ std::string CacheKeyParts::target() const {
   return Triple + "|" + CpuName + "|" + CpuFeatures + "|O" +
          std::to_string(OptLevel) + "|llvm " + LlvmVersion + "|fusevm " +
          FusevmVersion + "|format " + std::to_string(FormatVersion) +
-         "|codegen " + CodegenId;
+         "|codegen " + CodegenId + (Extra.empty() ? "" : "|extra " + Extra);
 }
 
 std::string CacheKeyParts::key() const {

@@ -8,14 +8,14 @@ include(CMakePackageConfigHelpers)
 # -lsqlite3).
 set(FUSEVM_EMBED_LIB ${CMAKE_BINARY_DIR}/lib/libfusevm.a)
 set(FUSEVM_EMBED_PARTS $<TARGET_FILE:FusevmSupport> $<TARGET_FILE:FusevmAsm>
-  $<TARGET_FILE:FusevmBytecode> $<TARGET_FILE:FusevmVM>
+  $<TARGET_FILE:FusevmBytecode> $<TARGET_FILE:FusevmCachedJIT> $<TARGET_FILE:FusevmVM>
   $<TARGET_FILE:FusevmVerify> $<TARGET_FILE:FusevmCache> $<TARGET_FILE:FusevmCore>
   ${LLVM_LIBRARY_DIR}/libLLVMSupport.a ${LLVM_LIBRARY_DIR}/libLLVMDemangle.a)
 add_custom_command(OUTPUT ${FUSEVM_EMBED_LIB}
   COMMAND ${CMAKE_COMMAND} -DAR=${CMAKE_AR} -DOUT=${FUSEVM_EMBED_LIB}
           "-DLIBS=${FUSEVM_EMBED_PARTS}"
           -P ${CMAKE_SOURCE_DIR}/cmake/MergeArchives.cmake
-  DEPENDS FusevmSupport FusevmAsm FusevmBytecode FusevmVM FusevmVerify
+  DEPENDS FusevmSupport FusevmAsm FusevmBytecode FusevmCachedJIT FusevmVM FusevmVerify
           FusevmCache FusevmCore
   COMMENT "Merging the embedding library libfusevm.a" VERBATIM)
 add_custom_target(fusevm-embed ALL DEPENDS ${FUSEVM_EMBED_LIB})

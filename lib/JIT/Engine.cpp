@@ -221,7 +221,7 @@ Expected<std::string> OrcEngine::generate(const JitRequest &R,
   Module M("fusevm." + Name, Ctx);
   M.setDataLayout(TM->createDataLayout());
   M.setTargetTriple(TM->getTargetTriple().str());
-  Names = lowerFunction(M, R, Prefix);
+  Names = lowerFunction(M, R, Prefix, &Opts.Extensions);
   double LowerMs = Tick();
   std::string Broken;
   raw_string_ostream BS(Broken);

@@ -243,8 +243,14 @@ void Lowerer::transfer(const XOp &O, State &S) const {
   case Opcode::Extended: case Opcode::ExtendedWide: {
     const ExtOpDecl *E = Prog.findExtOp(I.A);
     popN(E->Pops);
-    for (unsigned K = 0; K < E->Pushes; ++K)
-      push(AnyKind);
+    for (unsigned K = 0; K < E->Pushes; ++K) {
+      // What a frontend's lowering says its results can be.
+      KindMask M = Ext && !Ext->empty() ? KindMask(0) : AnyKind;
+      if (Ext)
+        for (const JitExtension *X : *Ext)
+          M |= X->resultKinds(I.A, K);
+      push(M ? M : AnyKind);
+    }
     break;
   }
   case Opcode::PreIncSlot: case Opcode::PreIncSlotVoid:

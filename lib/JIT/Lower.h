@@ -32,7 +32,8 @@ struct LoweredNames {
 /// ".entry" and ".osr". The module's contents depend on nothing but the
 /// request and the prefix.
 LoweredNames lowerFunction(llvm::Module &M, const JitRequest &R,
-                           const std::string &Prefix);
+                           const std::string &Prefix,
+                           const std::vector<class JitExtension *> *Ext = nullptr);
 
 /// The kinds of the arguments at every call function \p R.Func makes,
 /// under \p R's parameter kinds: (callee, a mask per argument). The

@@ -592,7 +592,8 @@ void Lowerer::emitReturn(Value *P, Value *K) {
 } // namespace jit
 
 LoweredNames lowerFunction(Module &M, const JitRequest &R,
-                           const std::string &Prefix) {
+                           const std::string &Prefix,
+                           const std::vector<JitExtension *> *Ext) {
   LoweredNames N;
   if (!R.Trace.empty()) {
     // The functions the recording called into, deepest first, each
@@ -613,6 +614,7 @@ LoweredNames lowerFunction(Module &M, const JitRequest &R,
       RC.NoSpeculation = Ce.NoSpeculation;
       jit::Lowerer LC(M, RC);
       LC.setDirect(&Direct);
+      LC.setExtensions(Ext);
       Function *Fn = LC.emitFast(Prefix + ".f" + std::to_string(Ce.Func));
       Fn->setLinkage(GlobalValue::InternalLinkage);
       Direct[Ce.Func] = Fn;
@@ -620,6 +622,7 @@ LoweredNames lowerFunction(Module &M, const JitRequest &R,
     N.Osr = Prefix + ".trace";
     jit::Lowerer LT(M, R);
     LT.setDirect(&Direct);
+    LT.setExtensions(Ext);
     LT.emitTrace(N.Osr);
     return N;
   }
@@ -632,6 +635,7 @@ LoweredNames lowerFunction(Module &M, const JitRequest &R,
     N.Fast = Prefix + ".fast";
     N.Entry = Prefix + ".entry";
     jit::Lowerer L(M, R);
+    L.setExtensions(Ext);
     Fast = L.emitFast(N.Fast);
     L.emitEntry(N.Entry, Fast);
     Ret = L.selfReturn();
@@ -639,6 +643,7 @@ LoweredNames lowerFunction(Module &M, const JitRequest &R,
   if (R.OsrIp >= 0) {
     N.Osr = Prefix + ".osr";
     jit::Lowerer LO(M, R);
+    LO.setExtensions(Ext);
     LO.emitOsr(N.Osr, Fast, Ret);
   }
   return N;

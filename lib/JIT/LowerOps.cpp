@@ -847,6 +847,8 @@ void Lowerer::emitOp(uint32_t XI) {
   case Opcode::Extended: case Opcode::ExtendedWide: {
     const ExtOpDecl *E = Prog.findExtOp(I.A);
     unsigned Pops = E->Pops, Pushes = E->Pushes;
+    if (Ext && lowerExtension(O, Pops, Pushes))
+      break;
     for (unsigned K = 0; K < Pops; ++K)
       spill(in(Pops - 1 - K), K);
     Value *Er = IRB.CreateCall(helper("fvm_rt_extended", I8, {Ptr, I32, Ptr, Ptr}),
@@ -866,4 +868,63 @@ void Lowerer::emitOp(uint32_t XI) {
   }
 }
 
+/// ExtLowering over the op being lowered.
+class ExtLoweringImpl final : public ExtLowering {
+public:
+  ExtLoweringImpl(Lowerer &L, const XOp &O, unsigned Pops, unsigned Pushes)
+      : L(L), O(O), Pops(Pops), Results(Pushes) {}
+  llvm::IRBuilder<> &builder() override { return L.IRB; }
+  uint16_t id() const override { return O.I.A; }
+  uint64_t payload() const override {
+    return O.I.Op == Opcode::Extended ? O.I.U8 : O.I.U64;
+  }
+  unsigned numArgs() const override { return Pops; }
+  llvm::Value *argPayload(unsigned K) override { return arg(K).P; }
+  llvm::Value *argKind(unsigned K) override { return arg(K).K; }
+  KindMask argKinds(unsigned K) const override {
+    return K < Pops ? L.Cur->Stack[L.Height - Pops + K] : KindMask(0);
+  }
+  void releaseArg(unsigned K) override {
+    if (K < Pops)
+      L.release(arg(K));
+  }
+  void setResult(unsigned K, llvm::Value *P, llvm::Value *Kd) override {
+    if (K < Results.size())
+      Results[K] = {P, Kd};
+  }
+  bool complete() const {
+    for (const PathValue &R : Results)
+      if (!R.first || !R.second)
+        return false;
+    return true;
+  }
+  std::vector<PathValue> Results;
+
+private:
+  JV arg(unsigned K) const { return L.stackAt(L.Height - Pops + K); }
+  Lowerer &L;
+  const XOp &O;
+  unsigned Pops;
+};
+
+bool Lowerer::lowerExtension(const XOp &O, unsigned Pops, unsigned Pushes) {
+  for (JitExtension *X : *Ext) {
+    ExtLoweringImpl L(*this, O, Pops, Pushes);
+    if (!X->lowerExtendedOp(L))
+      continue;
+    if (!L.complete())
+      report_fatal_error("a JitExtension lowered extended op " +
+                         Twine(O.I.A) + " without setting every result");
+    for (unsigned K = 0; K < Pushes; ++K)
+      put(Height - Pops + K, L.Results[K].first, L.Results[K].second);
+    return true;
+  }
+  return false;
+}
+
 } // namespace fusevm::jit
+
+namespace fusevm {
+ExtLowering::~ExtLowering() = default;
+JitExtension::~JitExtension() = default;
+} // namespace fusevm

@@ -19,6 +19,8 @@
 
 #include "Lower.h"
 
+#include "fusevm/JIT/Extension.h"
+
 #include "fusevm/Core/Opcode.h"
 #include "fusevm/Verify/Verifier.h"
 #include "fusevm/VM/Runtime.h"
@@ -98,6 +100,8 @@ public:
   /// Functions of this module that calls to them go to directly (a
   /// trace's callees), by function index.
   void setDirect(const std::unordered_map<uint32_t, Function *> *D) { Direct = D; }
+  /// Frontends' lowerings of their extended ops (JitExtension).
+  void setExtensions(const std::vector<JitExtension *> *E) { Ext = E; }
   /// See fusevm::callSiteKinds (Lower.h).
   std::vector<std::pair<uint32_t, std::vector<KindMask>>> callSiteKinds();
 
@@ -151,6 +155,8 @@ private:
   void emitCompare(const XOp &O);
   void emitCall(const XOp &O);
   void emitBuiltin(const XOp &O);
+  /// An extended op lowered by a frontend's JitExtension (true), or not.
+  bool lowerExtension(const XOp &O, unsigned Pops, unsigned Pushes);
   /// Element \p Idx of the array (CP, CK) when it is an array and Idx an
   /// int (undef out of range), else \p Slow.
   PathValue arrayGet(Value *CP, Value *CK, KindMask CM, const JV &Idx,
@@ -186,6 +192,8 @@ private:
   //===-- The function being emitted --------------------------------------===//
   enum class EntryKind { Fast, Osr, Trace } Emitting = EntryKind::Fast;
   const std::unordered_map<uint32_t, Function *> *Direct = nullptr;
+  const std::vector<JitExtension *> *Ext = nullptr;
+  friend class ExtLoweringImpl;
   bool Tracing = false;     ///< a trace: exits instead of deoptimisation
   uint32_t TraceStartX = UINT32_MAX; ///< the anchor's expanded op
   Value *TraceSlots = nullptr, *TraceStack = nullptr; ///< the frame it borrows

@@ -239,7 +239,9 @@ public:
   CachedJit(JitEngine &Inner, const CacheConfig &Cfg,
                 std::unique_ptr<CodeCache> Cache)
       : Inner(Inner), Cfg(Cfg), Cache(std::move(Cache)),
-        Host(hostKeyParts(Cfg.OptLevel)), Resolve(runtimeSymbolResolver()) {}
+        Host(hostKeyParts(Cfg.OptLevel)), Resolve(runtimeSymbolResolver()) {
+    Host.Extra = Cfg.ExtraKey;
+  }
 
   bool compile(const JitRequest &R, JitResult &Out, std::string &Why) override;
   bool compileObject(const JitRequest &R, std::string &Object,

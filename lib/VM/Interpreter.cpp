@@ -1332,6 +1332,9 @@ osr : {
   JUMP(OsrTo);
 }
 
+  // Only the counted loop records: the other one never pauses, but keeps
+  // the label (its address taken, so that it counts as used).
+  [[maybe_unused]] static void *const PauseLabel = &&pause;
 pause : {
   // A recording activation is back at its anchor: its frame goes back to
   // the interpreter run that started the recording, which carries on.

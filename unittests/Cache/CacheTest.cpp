@@ -117,6 +117,7 @@ TEST(CacheKey, EveryComponentChangesTheKey) {
           {"fusevm", [](CacheKeyParts &P) { P.FusevmVersion += ".1"; }},
           {"format", [](CacheKeyParts &P) { ++P.FormatVersion; }},
           {"codegen", [](CacheKeyParts &P) { P.CodegenId[0] ^= 1; }},
+          {"extensions", [](CacheKeyParts &P) { P.Extra = "frontend 2"; }},
       };
   std::string K = Base.key();
   EXPECT_EQ(K.size(), 32u);

@@ -2,6 +2,7 @@
 
 #include "TestUtil.h"
 
+#include "fusevm/JIT/Extension.h"
 #include "fusevm/JIT/JIT.h"
 
 #include <gtest/gtest.h>
@@ -252,4 +253,57 @@ TEST(Jit, ErrorsInCompiledCodeLeakNothing) {
   }
   // Each leaked run would keep a 1000-byte string and two arrays.
   EXPECT_LT(Live(), Before + 64 * 1024);
+}
+
+// A frontend's extended op lowered inline by its JitExtension: the same
+// result as its handler, and no runtime call left in the code.
+TEST(Jit, ExtensionLowersExtendedOpsInline) {
+  struct AddPayload : JitExtension {
+    int Lowered = 0;
+    bool lowerExtendedOp(ExtLowering &L) override {
+      if (L.id() != 7 || L.argKinds(0) != maskOf(ValueKind::Int))
+        return false;
+      auto &B = L.builder();
+      L.setResult(0, B.CreateAdd(L.argPayload(0), B.getInt64(L.payload())),
+                  B.getInt8(uint8_t(ValueKind::Int)));
+      ++Lowered;
+      return true;
+    }
+    KindMask resultKinds(uint16_t Id, unsigned) const override {
+      return Id == 7 ? maskOf(ValueKind::Int) : AnyKind;
+    }
+  } Ext;
+  std::string IR;
+  JitOptions JO;
+  JO.Helpers = &nativeRuntimeSymbols();
+  JO.Extensions.push_back(&Ext);
+  JO.DumpIR = true;
+  JO.Sink = [&](const std::string &S) { IR += S; };
+  auto Engine = createJitEngine(JO);
+  const char *Src = ".extop 7 1 1\n"
+                    "LoadInt 0\nSetSlot 0\nLoadInt 0\nSetSlot 1\n"
+                    "loop:\nGetSlot 1\nLoadInt 1000\nNumLt\nJumpIfFalse done\n"
+                    "GetSlot 0\nExtended 7 3\nSetSlot 0\n"
+                    "GetSlot 1\nLoadInt 1\nAdd\nSetSlot 1\nJump loop\n"
+                    "done:\nGetSlot 0\nPrintLn 1\nReturn\n";
+  auto Handler = [](HostCall &C) {
+    C.Results.push_back(Value::integer(toInt(C.arg(0)) + int64_t(C.payload())));
+  };
+  VM Interp;
+  Interp.registerExtOp(7, Handler);
+  Outcome Want = runText(Src, {}, "", &Interp);
+  EXPECT_EQ(Want.Out, "3000\n");
+  for (auto Mode : {RunOptions::JitMode::Block, RunOptions::JitMode::Trace}) {
+    VM Vm;
+    Vm.registerExtOp(7, Handler);
+    RunOptions O;
+    O.Jit = Engine.get();
+    O.Mode = Mode;
+    O.Trace.TraceThreshold = 1;
+    O.BackgroundCompile = false;
+    Outcome Got = runText(Src, {}, "", &Vm, O);
+    EXPECT_EQ(Got.Out, Want.Out);
+  }
+  EXPECT_GE(Ext.Lowered, 2);
+  EXPECT_EQ(IR.find("fvm_rt_extended"), std::string::npos) << IR;
 }

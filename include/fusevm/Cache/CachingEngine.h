@@ -42,6 +42,10 @@ struct CacheConfig {
   uint64_t MaxBytes = CodeCache::DefaultMaxBytes;
   /// An SQLite VFS to open the database through (tests inject faults).
   const char *Vfs = nullptr;
+  /// Part of every key: an embedder whose engine has JitExtensions names
+  /// their version here, so that code they lowered differently is never
+  /// found.
+  std::string ExtraKey;
   /// Receives each warning (one line, without a prefix: the cache cannot
   /// be written, a database was corrupt, ...); default: stderr with
   /// "fusevm: warning: ". Called from the thread that compiles.

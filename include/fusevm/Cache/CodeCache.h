@@ -41,6 +41,7 @@ struct CacheKeyParts {
   std::string LlvmVersion, FusevmVersion;
   uint32_t FormatVersion = 0; ///< of the bytecode, and of the cache schema
   std::string CodegenId;      ///< digest of the code generator's sources
+  std::string Extra;          ///< the embedder's: its JitExtensions' version
 
   /// The chunk column: op hash and digest.
   std::string chunk() const;

@@ -38,6 +38,9 @@ struct JitOptions {
   /// The runtime helpers compiled code calls (nativeRuntimeSymbols() of
   /// the VM the code will run in).
   const std::vector<NativeSymbol> *Helpers = nullptr;
+  /// Lowerings of extended ops (fusevm/JIT/Extension.h); honoured by an
+  /// engine linked in (createJitEngine), not by the plugin.
+  std::vector<class JitExtension *> Extensions;
 
   /// Writes dump text where Sink says.
   void write(const std::string &S) const {
