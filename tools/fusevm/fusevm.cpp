@@ -317,10 +317,12 @@ int main(int argc, char **argv) {
       }
     }
   }
-  OpProfile Profile;
+  // Only when asked for: the pair table alone is half a megabyte.
+  std::unique_ptr<OpProfile> Profile;
   if (!ProfileOps.empty()) {
     // The plain ops as written, in the interpreter only.
-    Opts.Profile = &Profile;
+    Profile = std::make_unique<OpProfile>();
+    Opts.Profile = Profile.get();
     Opts.Superinstructions = false;
     Opts.Jit = nullptr;
   }
@@ -349,7 +351,7 @@ int main(int argc, char **argv) {
   if (Stats)
     printStats(R.Stats, Listener.Counts);
   if (!ProfileOps.empty())
-    if (int Bad = writeProfile(Profile, ProfileOps))
+    if (int Bad = writeProfile(*Profile, ProfileOps))
       return Bad;
   if (Cached)
     Cached->finish();
