@@ -4,8 +4,11 @@
 // Every function of the chunk goes through the one lowering (lib/JIT) into
 // one module, specialised to the parameter kinds a whole-program analysis
 // finds (guarded at entry; the interpreter takes a call with other kinds)
-// and without speculation on globals (no run to take a snapshot from), so
-// any verified program compiles. Then the module gets what the runtime
+// and speculating on the kinds globals hold as the program text shows them
+// (wholeProgramGlobalKinds; guarded, the activation handed to the
+// interpreter when a guard fails, and a second version of the function
+// without the speculation for when one keeps failing), so any verified
+// program compiles. Then the module gets what the runtime
 // library needs to run it (AotImage.h): the chunk as .fbc bytes, the table
 // of compiled functions, the image, and fusevm_aot_entry, the one symbol
 // it exports. The compiled functions are internal: their names cannot
@@ -67,7 +70,7 @@ std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
       R.Info = &Info;
       R.Func = uint32_t(F);
       R.ParamMasks = Params[F];
-      for (auto &[Callee, Args] : callSiteKinds(R))
+      for (auto &[Callee, Args] : siteKinds(R).Calls)
         for (size_t A = 0; A < Args.size() && A < Seen[Callee].size(); ++A)
           if ((Seen[Callee][A] | Args[A]) != Seen[Callee][A]) {
             Seen[Callee][A] |= Args[A];
@@ -78,6 +81,102 @@ std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
       break;
   }
   return Params;
+}
+
+/// The kinds the lowering speculates on (KindAnalysis.cpp's speculable).
+static bool oneNumberKind(KindMask M) {
+  return M == maskOf(ValueKind::Int) || M == maskOf(ValueKind::Float) ||
+         M == maskOf(ValueKind::Bool);
+}
+
+/// Whether function \p F reads a global or an element \p S speculates on.
+static bool speculates(const Chunk &C, uint32_t F, const GlobalSpeculation &S) {
+  const FunctionDef &D = C.Functions[F];
+  for (uint32_t Ip = D.Entry; Ip < D.End; ++Ip) {
+    const Instr &I = C.Ops[Ip];
+    if ((I.Op == Opcode::GetVar && S.Vars[I.A]) ||
+        ((I.Op == Opcode::ArrayGet || I.Op == Opcode::ArraySet) &&
+         S.Elements[I.A]))
+      return true;
+  }
+  return false;
+}
+
+bool GlobalSpeculation::any() const {
+  for (size_t N = 0; N < Vars.size(); ++N)
+    if (Vars[N] || Elements[N])
+      return true;
+  return false;
+}
+
+GlobalSpeculation
+wholeProgramGlobalKinds(const Chunk &C, const VerifyInfo &Info,
+                        const std::vector<std::vector<KindMask>> &Params) {
+  size_t Names = C.Names.size();
+  GlobalSpeculation S;
+  S.Vars.assign(Names, 0);
+  S.Elements.assign(Names, 0);
+  // What the writes of one round say about one global (or its elements):
+  // the union of the kinds written, the union of the writes that are one
+  // number kind, and the kinds every write may have.
+  struct Writes {
+    KindMask All = 0, Single = 0, Every = AnyKind;
+    void add(KindMask M) {
+      All |= M;
+      Every &= M;
+      if (oneNumberKind(M))
+        Single |= M;
+    }
+  };
+  // One number kind written everywhere; or, optimistically, the one kind
+  // of the writes that are sure of theirs when every other write may be
+  // of it too (it depends on the speculation itself: `n = n + 1`). The
+  // next round checks the guess under the speculation it makes.
+  auto choose = [&](const Writes &W) -> KindMask {
+    if (oneNumberKind(W.All))
+      return W.All;
+    if (oneNumberKind(W.Single) && (W.Every & W.Single) == W.Single)
+      return W.Single;
+    return 0;
+  };
+  for (int Round = 0; Round < 8; ++Round) {
+    std::vector<Writes> Var(Names), Elem(Names);
+    std::vector<bool> Replaced(Names, false);
+    for (uint32_t F = 0; F < C.Functions.size(); ++F) {
+      JitRequest R;
+      R.C = &C;
+      R.Info = &Info;
+      R.Func = F;
+      R.ParamMasks = Params[F];
+      R.GlobalKinds = S.Vars;
+      R.ElementKinds = S.Elements;
+      for (const SiteKinds::Store &St : siteKinds(R).Stores) {
+        if (!St.Value || St.Name >= Names)
+          continue; // not reached under these kinds
+        switch (St.Op) {
+        case Opcode::ArraySet: case Opcode::ArrayPush:
+          Elem[St.Name].add(St.Value);
+          break;
+        default: // the global itself: a new value, maybe an array
+          Var[St.Name].add(St.Value);
+          if (St.Value & maskOf(ValueKind::Array))
+            Replaced[St.Name] = true; // elements of any kind
+          break;
+        }
+      }
+    }
+    GlobalSpeculation Next;
+    Next.Vars.resize(Names);
+    Next.Elements.resize(Names);
+    for (size_t N = 0; N < Names; ++N) {
+      Next.Vars[N] = choose(Var[N]);
+      Next.Elements[N] = Replaced[N] ? 0 : choose(Elem[N]);
+    }
+    if (Next.Vars == S.Vars && Next.Elements == S.Elements)
+      break;
+    S = std::move(Next);
+  }
+  return S;
 }
 
 namespace {
@@ -122,11 +221,14 @@ Expected<std::string> compileAot(const Chunk &C, const VerifyInfo &Info,
   std::string Key(reinterpret_cast<const char *>(&Hash), sizeof Hash);
   Key += C.contentDigest();
 
+  GlobalSpeculation Globals = wholeProgramGlobalKinds(C, Info, Params);
+
   Type *Ptr = PointerType::getUnqual(Cx);
   Type *I32 = Type::getInt32Ty(Cx), *I64 = Type::getInt64Ty(Cx);
-  StructType *FnTy = StructType::get(Cx, {Ptr, Ptr});
+  StructType *FnTy = StructType::get(Cx, {Ptr, Ptr, Ptr, Ptr});
   std::vector<Constant *> Table;
-  for (uint32_t F = 0; F < C.Functions.size(); ++F) {
+  auto lower = [&](uint32_t F, bool Speculate, const std::string &Prefix)
+      -> std::pair<Constant *, Constant *> {
     JitRequest R;
     R.C = &C;
     R.Info = &Info;
@@ -134,11 +236,26 @@ Expected<std::string> compileAot(const Chunk &C, const VerifyInfo &Info,
     R.Func = F;
     R.ParamMasks = Params[F];
     R.Level = JitLevel::Optimised;
-    LoweredNames N = lowerFunction(M, R, "fvm.aot.f" + std::to_string(F));
+    if (Speculate) {
+      R.GlobalKinds = Globals.Vars;
+      R.ElementKinds = Globals.Elements;
+    }
+    LoweredNames N = lowerFunction(M, R, Prefix);
     Function *Entry = M.getFunction(N.Entry), *Fast = M.getFunction(N.Fast);
     Entry->setLinkage(GlobalValue::InternalLinkage);
     Fast->setLinkage(GlobalValue::InternalLinkage);
-    Table.push_back(ConstantStruct::get(FnTy, {Entry, Fast}));
+    return {Entry, Fast};
+  };
+  for (uint32_t F = 0; F < C.Functions.size(); ++F) {
+    // A function that reads globals the analysis speculates on gets a
+    // second version without the speculation, which the runtime hands out
+    // once a guard keeps failing (as the JIT would recompile it).
+    std::string Prefix = "fvm.aot.f" + std::to_string(F);
+    bool Both = speculates(C, F, Globals);
+    auto [Entry, Fast] = lower(F, Both, Prefix);
+    auto [Plain, PlainFast] =
+        Both ? lower(F, false, Prefix + ".plain") : std::pair{Entry, Fast};
+    Table.push_back(ConstantStruct::get(FnTy, {Entry, Fast, Plain, PlainFast}));
   }
   std::string Broken;
   raw_string_ostream BS(Broken);

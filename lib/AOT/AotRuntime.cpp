@@ -38,9 +38,12 @@ public:
       Why = "not compiled ahead of time";
       return false;
     }
+    // The tier manager asks again without speculation (no GlobalKinds, or
+    // ops named in NoSpeculation) once a guard keeps failing.
     const FusevmAotFunction &F = Image.Functions[R.Func];
-    Out.Entry = reinterpret_cast<NativeEntryFn>(F.Entry);
-    Out.Fast = F.Fast;
+    bool Speculate = !R.GlobalKinds.empty() && R.NoSpeculation.empty();
+    Out.Entry = reinterpret_cast<NativeEntryFn>(Speculate ? F.Entry : F.PlainEntry);
+    Out.Fast = Speculate ? F.Fast : F.PlainFast;
     Out.Generated = false;
     return true;
   }

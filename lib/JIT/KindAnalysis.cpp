@@ -333,8 +333,7 @@ void Lowerer::heapPlaces() {
   }
 }
 
-std::vector<std::pair<uint32_t, std::vector<KindMask>>>
-Lowerer::callSiteKinds() {
+SiteKinds Lowerer::siteKinds() {
   State S0;
   S0.Reached = true;
   S0.Slots.assign(size_t(Levels) * NumSlots, MUndef);
@@ -342,14 +341,27 @@ Lowerer::callSiteKinds() {
     S0.Slots[K] = K < Req.ParamMasks.size() ? Req.ParamMasks[K] : AnyKind;
   SelfRet = AnyKind;
   analyse(0, S0);
-  std::vector<std::pair<uint32_t, std::vector<KindMask>>> Sites;
+  SiteKinds Sites;
   for (size_t X = 0; X < XOps.size(); ++X) {
     const XOp &O = XOps[X];
-    if (O.I.Op != Opcode::Call || !In[X].Reached)
+    if (!In[X].Reached)
       continue;
     const std::vector<KindMask> &Stack = In[X].Stack;
-    Sites.push_back({Info.Callee[O.Orig],
-                     std::vector<KindMask>(Stack.end() - O.I.U8, Stack.end())});
+    switch (O.I.Op) {
+    case Opcode::Call:
+      Sites.Calls.push_back({Info.Callee[O.Orig],
+                             std::vector<KindMask>(Stack.end() - O.I.U8, Stack.end())});
+      break;
+    case Opcode::SetVar: case Opcode::DeclareVar: case Opcode::SetArray:
+    case Opcode::SetHash: case Opcode::ArrayPush:
+      Sites.Stores.push_back({O.I.Op, O.I.A, Stack.back()});
+      break;
+    case Opcode::ArraySet: // v i ->
+      Sites.Stores.push_back({O.I.Op, O.I.A, Stack[Stack.size() - 2]});
+      break;
+    default:
+      break;
+    }
   }
   return Sites;
 }

@@ -35,11 +35,23 @@ LoweredNames lowerFunction(llvm::Module &M, const JitRequest &R,
                            const std::string &Prefix,
                            const std::vector<class JitExtension *> *Ext = nullptr);
 
-/// The kinds of the arguments at every call function \p R.Func makes,
-/// under \p R's parameter kinds: (callee, a mask per argument). The
-/// ahead-of-time compiler's whole-program analysis is built on it.
-std::vector<std::pair<uint32_t, std::vector<KindMask>>>
-callSiteKinds(const JitRequest &R);
+/// What function \p R.Func does with values, under \p R's parameter kinds
+/// and speculation: the ahead-of-time compiler's whole-program analyses
+/// are built on it.
+struct SiteKinds {
+  /// Every call it makes: (callee, a mask per argument).
+  std::vector<std::pair<uint32_t, std::vector<KindMask>>> Calls;
+  /// Every write to a global (SetVar, DeclareVar, SetArray, SetHash) or to
+  /// the array in one (ArraySet, ArrayPush): the op, the global's name
+  /// index and the kinds of the value written.
+  struct Store {
+    Opcode Op;
+    uint32_t Name;
+    KindMask Value;
+  };
+  std::vector<Store> Stores;
+};
+SiteKinds siteKinds(const JitRequest &R);
 
 } // namespace fusevm
 

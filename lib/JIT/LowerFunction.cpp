@@ -649,11 +649,10 @@ LoweredNames lowerFunction(Module &M, const JitRequest &R,
   return N;
 }
 
-std::vector<std::pair<uint32_t, std::vector<KindMask>>>
-callSiteKinds(const JitRequest &R) {
+SiteKinds siteKinds(const JitRequest &R) {
   LLVMContext Cx;
   Module M("fusevm.analysis", Cx);
-  return jit::Lowerer(M, R).callSiteKinds();
+  return jit::Lowerer(M, R).siteKinds();
 }
 
 } // namespace fusevm

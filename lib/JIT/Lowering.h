@@ -102,8 +102,8 @@ public:
   void setDirect(const std::unordered_map<uint32_t, Function *> *D) { Direct = D; }
   /// Frontends' lowerings of their extended ops (JitExtension).
   void setExtensions(const std::vector<JitExtension *> *E) { Ext = E; }
-  /// See fusevm::callSiteKinds (Lower.h).
-  std::vector<std::pair<uint32_t, std::vector<KindMask>>> callSiteKinds();
+  /// See fusevm::siteKinds (Lower.h).
+  SiteKinds siteKinds();
 
 private:
   //===-- Step 1: expansion (LowerFunction.cpp) ----------------------------===//

@@ -342,7 +342,8 @@ Outcome runWith(const Chunk &C, JitEngine *Jit, RunOptions::JitMode Mode,
 
 /// The ahead-of-time compiler's view of a program in this process: every
 /// request compiled as fusevmc compiles it (parameter kinds from the
-/// whole-program analysis, no speculation on globals, no OSR entries).
+/// whole-program analyses, speculation on globals from the program text
+/// until a guard keeps failing, no OSR entries).
 class AotLowering final : public JitEngine {
 public:
   explicit AotLowering(JitEngine &Inner) : Inner(Inner) {}
@@ -353,12 +354,21 @@ public:
     }
     if (R.ChunkKey != Cached) { // a new program (chunks move in memory)
       Params = wholeProgramParamKinds(*R.C, *R.Info);
+      Globals = wholeProgramGlobalKinds(*R.C, *R.Info, Params);
       Cached = R.ChunkKey;
     }
     JitRequest A = R;
     A.ParamMasks = Params[R.Func];
-    A.GlobalKinds.clear();
-    A.ElementKinds.clear();
+    // As the AOT runtime chooses between a function's two versions.
+    bool Speculate = !R.GlobalKinds.empty() && R.NoSpeculation.empty();
+    A.GlobalKinds = Speculate ? Globals.Vars : std::vector<KindMask>();
+    A.ElementKinds = Speculate ? Globals.Elements : std::vector<KindMask>();
+    A.NoSpeculation.clear();
+    for (KindMask M : A.GlobalKinds)
+      if (M) {
+        ++Speculating;
+        break;
+      }
     A.Level = JitLevel::Optimised;
     return Inner.compile(A, Out, Why);
   }
@@ -371,6 +381,10 @@ private:
   JitEngine &Inner;
   std::string Cached;
   std::vector<std::vector<KindMask>> Params;
+  GlobalSpeculation Globals;
+
+public:
+  unsigned Speculating = 0; ///< compiles speculating on a global's kind
 };
 
 /// An executable from `fusevmc --emit=exe`, run as a process: its stdout,
@@ -576,6 +590,8 @@ int main(int argc, char **argv) {
               WarmRuns, WarmCompiled);
   if (Exes)
     std::printf("jit-diff-fuzz: %u of them also as AOT executables\n", Exes);
+  std::printf("jit-diff-fuzz: %u AOT-lowered functions speculated on a "
+              "global's kind from the program text\n", Aot.Speculating);
   std::printf("jit-diff-fuzz: %u programs (seed %llu) x %zu tiers agree with "
               "the interpreter; %u end in a runtime error; %llu compiles, %llu "
               "of them traces, which took %llu side exits\n",

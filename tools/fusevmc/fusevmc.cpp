@@ -59,6 +59,7 @@ static int prewarmCache(const Chunk &C, const VerifyInfo &Info,
     return ExitCantWrite;
   }
   std::vector<std::vector<KindMask>> Params = wholeProgramParamKinds(C, Info);
+  GlobalSpeculation Globals = wholeProgramGlobalKinds(C, Info, Params);
   uint64_t Hash = C.opHash();
   std::string Key(reinterpret_cast<const char *>(&Hash), sizeof Hash);
   Key += C.contentDigest();
@@ -71,6 +72,8 @@ static int prewarmCache(const Chunk &C, const VerifyInfo &Info,
     R.Linear = isLinearFunction(C, F);
     R.Level = JitLevel::Optimised;
     R.ParamMasks = Params[F];
+    R.GlobalKinds = Globals.Vars; // guarded: a failing guard recompiles
+    R.ElementKinds = Globals.Elements;
     JitResult Res;
     std::string Why;
     if (!J->compile(R, Res, Why)) {

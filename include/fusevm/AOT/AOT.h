@@ -38,6 +38,22 @@ llvm::Expected<std::string> compileAot(const Chunk &C, const VerifyInfo &Info,
 std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
                                                           const VerifyInfo &Info);
 
+/// What the compiled code may speculate on the kinds globals hold, by name
+/// index (JitRequest::GlobalKinds and ElementKinds), from every write to
+/// them in the whole program: a global only ever given one number kind (a
+/// counter, a constant) and an array only ever filled with one (a field of
+/// records, a sieve) get it, guarded; 0 elsewhere. Ahead of time there is
+/// no run to take a snapshot from, so this is the JIT's snapshot made from
+/// the program text: an optimistic fixpoint, so that `n = n + 1` after
+/// `n = 0` keeps n an int.
+struct GlobalSpeculation {
+  std::vector<KindMask> Vars, Elements;
+  bool any() const;
+};
+GlobalSpeculation
+wholeProgramGlobalKinds(const Chunk &C, const VerifyInfo &Info,
+                        const std::vector<std::vector<KindMask>> &Params);
+
 } // namespace fusevm
 
 #endif // FUSEVM_AOT_AOT_H

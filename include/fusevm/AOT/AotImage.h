@@ -29,11 +29,16 @@ extern "C" {
 #define FUSEVM_AOT_MAGIC 0x414d5646u
 /// The contract between compiled code and the runtime: NativeCtx's layout,
 /// the helpers' names and signatures, this struct. Bumped when any changes.
-#define FUSEVM_AOT_ABI 1u
+#define FUSEVM_AOT_ABI 2u
 
 struct FusevmAotFunction {
   void *Entry; /* NativeEntryFn, or null: interpreted */
   void *Fast;  /* its fastcc body */
+  /* The same function without speculation on the kinds globals hold
+     (equal to Entry and Fast when it makes none): what the runtime hands
+     out once a speculation keeps failing. */
+  void *PlainEntry;
+  void *PlainFast;
 };
 
 struct FusevmAotImage {
