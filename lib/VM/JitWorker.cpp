@@ -53,6 +53,13 @@ void JitWorker::cancel(uint64_t Run) {
   std::erase_if(Done, [Run](const JitDone &D) { return D.Run == Run; });
 }
 
+void JitWorker::supersede(uint64_t Run, int64_t Anchor, int32_t Tree) {
+  std::lock_guard<std::mutex> L(M);
+  std::erase_if(Queue, [&](const JitJob &J) {
+    return J.Run == Run && J.OsrIp == Anchor && J.TraceTree == Tree;
+  });
+}
+
 void JitWorker::drain(unsigned MaxMs) {
   std::unique_lock<std::mutex> L(M);
   Idle.wait_for(L, std::chrono::milliseconds(MaxMs),

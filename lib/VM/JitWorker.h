@@ -69,6 +69,9 @@ public:
   /// Drops run \p Run's queued jobs and results (one in flight finishes
   /// unused).
   void cancel(uint64_t Run);
+  /// Drops the queued compiles of run \p Run's trace tree \p Tree at
+  /// \p Anchor: a new version of the tree makes them useless.
+  void supersede(uint64_t Run, int64_t Anchor, int32_t Tree);
   /// Waits until no compile is queued or running, at most \p MaxMs.
   void drain(unsigned MaxMs);
   std::atomic<bool> HasResults{false};

@@ -273,6 +273,7 @@ void Interpreter::compileTrace(uint32_t At, size_t Tree) {
   JitJob J{RunId, T.Gen, A.Func, At, nullptr, Opts.Jit, std::move(R)};
   J.TraceTree = int32_t(Tree);
   if (Async) {
+    Vm.Worker->supersede(RunId, At, int32_t(Tree)); // older versions' compiles
     if (!Shared)
       Shared = std::make_shared<const RunCode>(RunCode{C, Info});
     J.Code = Shared;
