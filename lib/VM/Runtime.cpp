@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 
 namespace fusevm {
@@ -231,6 +232,16 @@ struct StrArg {
 
 RtError strCompare(Opcode Op, const Value &A, const Value &B, Value &Out,
                    const RtLimits &L) {
+  // Equality of two strings needs no ordering: different lengths differ
+  // (a frontend's `type(x) == "undef"` is mostly that), the same object is
+  // equal.
+  if ((Op == Opcode::StrEq || Op == Opcode::StrNe) && A.isStr() && B.isStr()) {
+    const StrObj *X = A.str(), *Y = B.str();
+    bool Eq = X == Y || (X->Len == Y->Len &&
+                         std::memcmp(X->data(), Y->data(), X->Len) == 0);
+    Out = Value::boolean(Eq == (Op == Opcode::StrEq));
+    return RtError::None;
+  }
   StrArg X, Y;
   if (!X.init(A, L) || !Y.init(B, L))
     return RtError::StringLimit;
@@ -681,9 +692,16 @@ RtError callBuiltin(uint16_t Id, const Value *Args, Value &Out,
     Out = Value::floating(double(Ts.tv_sec) + double(Ts.tv_nsec) * 1e-9);
     return RtError::None;
   }
-  case 24:
-    Out = Value::string(kindName(Args[0].K));
+  case 24: {
+    // One string per kind name and thread, shared: a frontend's nil and
+    // type tests call type() in inner loops.
+    thread_local Value Names[size_t(ValueKind::Hash) + 1];
+    Value &N = Names[size_t(Args[0].K)];
+    if (N.isUndef())
+      N = Value::string(kindName(Args[0].K));
+    Out = N;
     return RtError::None;
+  }
   case 25: {
     StrArg S, Sep;
     if (!S.init(Args[0], L) || !Sep.init(Args[1], L))
