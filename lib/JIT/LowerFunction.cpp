@@ -560,6 +560,8 @@ void Lowerer::emitBody(uint32_t Start) {
     Opcode Op = XOps[K].I.Op;
     if (hasFlag(Op, OpTerminator) || hasFlag(Op, OpBranch))
       Open = false;
+    K += Absorbed; // ops the one just emitted did the work of
+    Absorbed = 0;
   }
   if (Open)
     IRB.CreateUnreachable();

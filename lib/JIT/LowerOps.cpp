@@ -328,6 +328,33 @@ void Lowerer::emitBuiltin(const XOp &O) {
   put(Height - N, P, K);
 }
 
+bool Lowerer::emitTypeTest(uint32_t XI) {
+  // `CallBuiltin type 1; LoadConst "name"; StrEq|StrNe`, a frontend's type
+  // test (`x == nil` is `type(x) == "undef"`): compare the kind itself, as
+  // the interpreter's TypeIs does; no string is made.
+  const XOp &T = XOps[XI];
+  if (T.I.A != 24 || T.I.U8 != 1 || XI + 2 >= XOps.size() || BB[XI + 1] ||
+      BB[XI + 2])
+    return false;
+  const XOp &Name = XOps[XI + 1], &Cmp = XOps[XI + 2];
+  if (Name.I.Op != Opcode::LoadConst ||
+      (Cmp.I.Op != Opcode::StrEq && Cmp.I.Op != Opcode::StrNe) ||
+      !Prog.Constants[Name.I.A].isStr())
+    return false;
+  std::string_view S = Prog.Constants[Name.I.A].strView();
+  JV X = in(0);
+  Value *Is = IRB.getFalse(); // a name that is no kind's
+  for (unsigned K = 0; K <= unsigned(ValueKind::Hash); ++K)
+    if (kindName(ValueKind(K)) == S)
+      Is = IRB.CreateICmpEQ(X.K, kc(ValueKind(K)));
+  if (Cmp.I.Op == Opcode::StrNe)
+    Is = IRB.CreateNot(Is);
+  release(X);
+  put(Height - 1, IRB.CreateZExt(Is, I64), kc(ValueKind::Bool));
+  Absorbed = 2;
+  return true;
+}
+
 void Lowerer::emitOp(uint32_t XI) {
   const XOp &O = XOps[XI];
   const Instr &I = O.I;
@@ -843,7 +870,10 @@ void Lowerer::emitOp(uint32_t XI) {
                         I64),
         kc(ValueKind::Status));
     break;
-  case Opcode::CallBuiltin: emitBuiltin(O); break;
+  case Opcode::CallBuiltin:
+    if (!emitTypeTest(XI))
+      emitBuiltin(O);
+    break;
   case Opcode::Extended: case Opcode::ExtendedWide: {
     const ExtOpDecl *E = Prog.findExtOp(I.A);
     unsigned Pops = E->Pops, Pushes = E->Pushes;

@@ -148,6 +148,10 @@ private:
   /// target: charges the budget, and in baseline code counts toward
   /// tiering up.
   void backEdge(const XOp &O, uint32_t H);
+  /// A type test at \p XI, emitted whole (it sets Absorbed); false if the
+  /// ops there are not one.
+  bool emitTypeTest(uint32_t XI);
+  uint32_t Absorbed = 0; ///< ops after the one emitted that it did
   const char *stackRegister() const;
   /// Decrements NativeCtx::HotCounts[OrigIp]; true when it reached zero.
   Value *countDown(uint32_t OrigIp);

@@ -264,6 +264,23 @@ private:
         break;
       }
     }
+    if (Use == InternalBase && Op0 == Opcode::CallBuiltin &&
+        First.A == BuiltinType && First.U8 == 1 &&
+        op(I + 1) == Opcode::LoadConst &&
+        (op(I + 2) == Opcode::StrEq || op(I + 2) == Opcode::StrNe) &&
+        free(I, 3, End) && C.Constants[C.Ops[I + 1].A].isStr()) {
+      // A frontend's type test (`x == nil` is `type(x) == "undef"`): the
+      // kind itself is compared, no string is made. B = the kind the name
+      // names (NoKind: none, never equal), C = 1 for StrNe.
+      std::string_view Name = C.Constants[C.Ops[I + 1].A].strView();
+      First.B = NoKind;
+      for (unsigned K = 0; K <= unsigned(ValueKind::Hash); ++K)
+        if (kindName(ValueKind(K)) == Name)
+          First.B = uint16_t(K);
+      First.C = op(I + 2) == Opcode::StrNe;
+      Use = IOp_TypeIs;
+      Len = 3;
+    }
     if (Use == InternalBase && Op0 == Opcode::GetSlot &&
         op(I + 1) == Opcode::LoadInt && free(I, 3, End)) {
       Len = 3;

@@ -73,7 +73,8 @@ namespace fusevm {
   X(TopAddSlot)      /* GetSlot s; Add (top of stack + slot) */               \
   X(TopSubSlot)                                                               \
   X(TopMulSlot)                                                               \
-  X(FloatCmpJump)    /* LoadFloat k; NumXx; JumpIfTrue|JumpIfFalse t */
+  X(FloatCmpJump)    /* LoadFloat k; NumXx; JumpIfTrue|JumpIfFalse t */     \
+  X(TypeIs)          /* CallBuiltin type 1; LoadConst "name"; StrEq|StrNe */
 
 enum InternalOp : unsigned {
   InternalBase = NumOpcodes - 1,
@@ -103,6 +104,9 @@ constexpr Opcode internalOp(InternalOp I) { return static_cast<Opcode>(I); }
 ///   ForXxKV  Imm32 = k, C = the step's slot
 ///   ForLoop  any test; B = the limit's slot, C = the step's slot,
 ///            Imm32 = the constant step; k read from L+1 (Target - 3)
+/// TypeIs: the builtin it stands for, and the B of a name that is no kind.
+enum : uint16_t { BuiltinType = 24, NoKind = 0xffff };
+
 enum : uint8_t {
   ForCmpMask = 7,
   ForConstLimit = 8,
