@@ -44,49 +44,96 @@ using namespace llvm;
 
 namespace fusevm {
 
-std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
-                                                          const VerifyInfo &Info) {
-  size_t N = C.Functions.size();
-  // Union of the argument kinds at every call site, from "never called"
-  // (0) upwards, until nothing changes. main takes no parameters.
-  std::vector<std::vector<KindMask>> Seen(N), Params(N);
-  for (size_t F = 0; F < N; ++F)
-    Seen[F].assign(C.Functions[F].Arity, 0);
-  auto specialised = [](KindMask M) {
-    return M == maskOf(ValueKind::Int) || M == maskOf(ValueKind::Float)
-               ? M
-               : AnyKind;
-  };
-  for (int Round = 0; Round < 8; ++Round) {
-    for (size_t F = 0; F < N; ++F) {
-      Params[F].resize(Seen[F].size());
-      for (size_t A = 0; A < Seen[F].size(); ++A)
-        Params[F][A] = specialised(Seen[F][A]);
-    }
-    bool Changed = false;
-    for (size_t F = 0; F < N; ++F) {
-      JitRequest R;
-      R.C = &C;
-      R.Info = &Info;
-      R.Func = uint32_t(F);
-      R.ParamMasks = Params[F];
-      for (auto &[Callee, Args] : siteKinds(R).Calls)
-        for (size_t A = 0; A < Args.size() && A < Seen[Callee].size(); ++A)
-          if ((Seen[Callee][A] | Args[A]) != Seen[Callee][A]) {
-            Seen[Callee][A] |= Args[A];
-            Changed = true;
-          }
-    }
-    if (!Changed)
-      break;
-  }
-  return Params;
-}
+namespace {
 
-/// The kinds the lowering speculates on (KindAnalysis.cpp's speculable).
-static bool oneNumberKind(KindMask M) {
+/// The kinds the lowering speculates on for globals (KindAnalysis.cpp's
+/// speculable), and specialises parameters to (int and float only).
+bool oneNumberKind(KindMask M) {
   return M == maskOf(ValueKind::Int) || M == maskOf(ValueKind::Float) ||
          M == maskOf(ValueKind::Bool);
+}
+bool oneArithKind(KindMask M) {
+  return M == maskOf(ValueKind::Int) || M == maskOf(ValueKind::Float);
+}
+
+/// What the values flowing into one place (a parameter, a global, the
+/// elements of a global array) have been, over one round of a
+/// whole-program analysis: the union of their kinds, the union of those
+/// that are one kind, and the kinds every one of them may have. A value
+/// the analysis finds no kind for yet (0: it depends on a guess not made)
+/// tells nothing.
+struct Inflow {
+  KindMask All = 0, Single = 0, Every = AnyKind;
+  void add(KindMask M, bool (*One)(KindMask)) {
+    if (!M)
+      return;
+    All |= M;
+    Every &= M;
+    if (One(M))
+      Single |= M;
+  }
+  /// The one kind to assume: the kind of every value; or, optimistically,
+  /// the one kind of the values that are sure of theirs, when all the
+  /// others may be of it too (they depend on the assumption itself:
+  /// `n = n + 1`, `fib(n - 1)`). The next round checks the guess under the
+  /// code it makes. 0: none.
+  KindMask guess(bool (*One)(KindMask)) const {
+    if (One(All))
+      return All;
+    if (One(Single) && (Every & Single) == Single)
+      return Single;
+    return 0;
+  }
+};
+
+/// Function \p F's analysis under the parameter and global guesses.
+SiteKinds sitesOf(const Chunk &C, const VerifyInfo &Info, uint32_t F,
+                  const std::vector<KindMask> &Params,
+                  const GlobalSpeculation *G) {
+  JitRequest R;
+  R.C = &C;
+  R.Info = &Info;
+  R.Func = F;
+  R.ParamMasks = Params;
+  if (G) {
+    R.GlobalKinds = G->Vars;
+    R.ElementKinds = G->Elements;
+  }
+  return siteKinds(R);
+}
+
+} // namespace
+
+std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
+                                                          const VerifyInfo &Info) {
+  // Guesses start at 0, "never called": a parameter's uses then have no
+  // kind yet and pass nothing on (so a recursive call's `n - 1` waits for
+  // the outside call's int). main takes no parameters.
+  size_t N = C.Functions.size();
+  std::vector<std::vector<KindMask>> Guess(N);
+  for (size_t F = 0; F < N; ++F)
+    Guess[F].assign(C.Functions[F].Arity, 0);
+  for (int Round = 0; Round < 8; ++Round) {
+    std::vector<std::vector<Inflow>> In(N);
+    for (size_t F = 0; F < N; ++F)
+      In[F].resize(Guess[F].size());
+    for (uint32_t F = 0; F < N; ++F)
+      for (auto &[Callee, Args] : sitesOf(C, Info, F, Guess[F], nullptr).Calls)
+        for (size_t A = 0; A < Args.size() && A < In[Callee].size(); ++A)
+          In[Callee][A].add(Args[A], oneArithKind);
+    std::vector<std::vector<KindMask>> Next(N);
+    for (size_t F = 0; F < N; ++F)
+      for (const Inflow &I : In[F])
+        Next[F].push_back(I.guess(oneArithKind));
+    if (Next == Guess)
+      break;
+    Guess = std::move(Next);
+  }
+  // Specialised where one kind held; AnyKind elsewhere (and never called).
+  for (auto &Ps : Guess)
+    for (KindMask &M : Ps)
+      M = M ? M : AnyKind;
+  return Guess;
 }
 
 /// Whether function \p F reads a global or an element \p S speculates on.
@@ -102,13 +149,6 @@ static bool speculates(const Chunk &C, uint32_t F, const GlobalSpeculation &S) {
   return false;
 }
 
-bool GlobalSpeculation::any() const {
-  for (size_t N = 0; N < Vars.size(); ++N)
-    if (Vars[N] || Elements[N])
-      return true;
-  return false;
-}
-
 GlobalSpeculation
 wholeProgramGlobalKinds(const Chunk &C, const VerifyInfo &Info,
                         const std::vector<std::vector<KindMask>> &Params) {
@@ -116,61 +156,25 @@ wholeProgramGlobalKinds(const Chunk &C, const VerifyInfo &Info,
   GlobalSpeculation S;
   S.Vars.assign(Names, 0);
   S.Elements.assign(Names, 0);
-  // What the writes of one round say about one global (or its elements):
-  // the union of the kinds written, the union of the writes that are one
-  // number kind, and the kinds every write may have.
-  struct Writes {
-    KindMask All = 0, Single = 0, Every = AnyKind;
-    void add(KindMask M) {
-      All |= M;
-      Every &= M;
-      if (oneNumberKind(M))
-        Single |= M;
-    }
-  };
-  // One number kind written everywhere; or, optimistically, the one kind
-  // of the writes that are sure of theirs when every other write may be
-  // of it too (it depends on the speculation itself: `n = n + 1`). The
-  // next round checks the guess under the speculation it makes.
-  auto choose = [&](const Writes &W) -> KindMask {
-    if (oneNumberKind(W.All))
-      return W.All;
-    if (oneNumberKind(W.Single) && (W.Every & W.Single) == W.Single)
-      return W.Single;
-    return 0;
-  };
   for (int Round = 0; Round < 8; ++Round) {
-    std::vector<Writes> Var(Names), Elem(Names);
+    std::vector<Inflow> Var(Names), Elem(Names);
     std::vector<bool> Replaced(Names, false);
-    for (uint32_t F = 0; F < C.Functions.size(); ++F) {
-      JitRequest R;
-      R.C = &C;
-      R.Info = &Info;
-      R.Func = F;
-      R.ParamMasks = Params[F];
-      R.GlobalKinds = S.Vars;
-      R.ElementKinds = S.Elements;
-      for (const SiteKinds::Store &St : siteKinds(R).Stores) {
-        if (!St.Value || St.Name >= Names)
-          continue; // not reached under these kinds
-        switch (St.Op) {
-        case Opcode::ArraySet: case Opcode::ArrayPush:
-          Elem[St.Name].add(St.Value);
-          break;
-        default: // the global itself: a new value, maybe an array
-          Var[St.Name].add(St.Value);
+    for (uint32_t F = 0; F < C.Functions.size(); ++F)
+      for (const SiteKinds::Store &St : sitesOf(C, Info, F, Params[F], &S).Stores) {
+        if (St.Name >= Names)
+          continue;
+        if (St.Op == Opcode::ArraySet || St.Op == Opcode::ArrayPush) {
+          Elem[St.Name].add(St.Value, oneNumberKind);
+        } else { // the global itself: a new value, maybe an array
+          Var[St.Name].add(St.Value, oneNumberKind);
           if (St.Value & maskOf(ValueKind::Array))
             Replaced[St.Name] = true; // elements of any kind
-          break;
         }
       }
-    }
     GlobalSpeculation Next;
-    Next.Vars.resize(Names);
-    Next.Elements.resize(Names);
     for (size_t N = 0; N < Names; ++N) {
-      Next.Vars[N] = choose(Var[N]);
-      Next.Elements[N] = Replaced[N] ? 0 : choose(Elem[N]);
+      Next.Vars.push_back(Var[N].guess(oneNumberKind));
+      Next.Elements.push_back(Replaced[N] ? 0 : Elem[N].guess(oneNumberKind));
     }
     if (Next.Vars == S.Vars && Next.Elements == S.Elements)
       break;

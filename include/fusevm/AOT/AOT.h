@@ -33,8 +33,9 @@ llvm::Expected<std::string> compileAot(const Chunk &C, const VerifyInfo &Info,
                                        const AotOptions &O, AotOutput Kind);
 
 /// Parameter kinds of each function from the arguments at its call sites,
-/// over the whole program (a fixpoint; a function called with one number
-/// kind everywhere gets it, guarded; else AnyKind).
+/// over the whole program (an optimistic fixpoint, so that a recursive
+/// call's `n - 1` keeps the int the outside call passes; a function called
+/// with one number kind everywhere gets it, guarded; else AnyKind).
 std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
                                                           const VerifyInfo &Info);
 
@@ -48,7 +49,6 @@ std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
 /// `n = 0` keeps n an int.
 struct GlobalSpeculation {
   std::vector<KindMask> Vars, Elements;
-  bool any() const;
 };
 GlobalSpeculation
 wholeProgramGlobalKinds(const Chunk &C, const VerifyInfo &Info,
