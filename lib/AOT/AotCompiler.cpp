@@ -113,7 +113,7 @@ std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
   std::vector<std::vector<KindMask>> Guess(N);
   for (size_t F = 0; F < N; ++F)
     Guess[F].assign(C.Functions[F].Arity, 0);
-  for (int Round = 0; Round < 8; ++Round) {
+  auto inflows = [&] {
     std::vector<std::vector<Inflow>> In(N);
     for (size_t F = 0; F < N; ++F)
       In[F].resize(Guess[F].size());
@@ -121,6 +121,10 @@ std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
       for (auto &[Callee, Args] : sitesOf(C, Info, F, Guess[F], nullptr).Calls)
         for (size_t A = 0; A < Args.size() && A < In[Callee].size(); ++A)
           In[Callee][A].add(Args[A], oneArithKind);
+    return In;
+  };
+  for (int Round = 0; Round < 8; ++Round) {
+    std::vector<std::vector<Inflow>> In = inflows();
     std::vector<std::vector<KindMask>> Next(N);
     for (size_t F = 0; F < N; ++F)
       for (const Inflow &I : In[F])
@@ -128,6 +132,20 @@ std::vector<std::vector<KindMask>> wholeProgramParamKinds(const Chunk &C,
     if (Next == Guess)
       break;
     Guess = std::move(Next);
+  }
+  // Keep only guesses the code they make bears out: every argument of that
+  // one kind (a guess that does not hold would fail its entry guard on
+  // every call). Dropping one can spoil others: to a fixpoint.
+  for (bool Dropped = true; Dropped;) {
+    Dropped = false;
+    std::vector<std::vector<Inflow>> In = inflows();
+    for (size_t F = 0; F < N; ++F)
+      for (size_t A = 0; A < Guess[F].size(); ++A)
+        if (Guess[F][A] && Guess[F][A] != AnyKind && In[F][A].All &&
+            In[F][A].All != Guess[F][A]) {
+          Guess[F][A] = AnyKind;
+          Dropped = true;
+        }
   }
   // Specialised where one kind held; AnyKind elsewhere (and never called).
   for (auto &Ps : Guess)
@@ -156,7 +174,10 @@ wholeProgramGlobalKinds(const Chunk &C, const VerifyInfo &Info,
   GlobalSpeculation S;
   S.Vars.assign(Names, 0);
   S.Elements.assign(Names, 0);
-  for (int Round = 0; Round < 8; ++Round) {
+  // Optimistic rounds until the guesses settle, then verifying rounds
+  // that drop every guess its writes do not bear out, to a fixpoint.
+  bool Verifying = false;
+  for (size_t Round = 0;; ++Round) {
     std::vector<Inflow> Var(Names), Elem(Names);
     std::vector<bool> Replaced(Names, false);
     for (uint32_t F = 0; F < C.Functions.size(); ++F)
@@ -176,9 +197,24 @@ wholeProgramGlobalKinds(const Chunk &C, const VerifyInfo &Info,
       Next.Vars.push_back(Var[N].guess(oneNumberKind));
       Next.Elements.push_back(Replaced[N] ? 0 : Elem[N].guess(oneNumberKind));
     }
-    if (Next.Vars == S.Vars && Next.Elements == S.Elements)
-      break;
-    S = std::move(Next);
+    bool Stable = Next.Vars == S.Vars && Next.Elements == S.Elements;
+    if (Verifying) {
+      // Keep only what the writes under the speculation bear out.
+      bool Dropped = false;
+      for (size_t N = 0; N < Names; ++N) {
+        if (S.Vars[N] && Var[N].All && Var[N].All != S.Vars[N])
+          S.Vars[N] = 0, Dropped = true;
+        if (S.Elements[N] &&
+            (Replaced[N] || (Elem[N].All && Elem[N].All != S.Elements[N])))
+          S.Elements[N] = 0, Dropped = true;
+      }
+      if (!Dropped)
+        break;
+    } else if (Stable || Round == 7) {
+      Verifying = true;
+    } else {
+      S = std::move(Next);
+    }
   }
   return S;
 }

@@ -694,12 +694,15 @@ RtError callBuiltin(uint16_t Id, const Value *Args, Value &Out,
   }
   case 24: {
     // One string per kind name and thread, shared: a frontend's nil and
-    // type tests call type() in inner loops.
-    thread_local Value Names[size_t(ValueKind::Hash) + 1];
-    Value &N = Names[size_t(Args[0].K)];
-    if (N.isUndef())
-      N = Value::string(kindName(Args[0].K));
-    Out = N;
+    // type tests call type() in inner loops. Each holds one reference for
+    // the thread's life (plain pointers: no thread-exit destructor, which
+    // could run after the heap's own thread-local state is gone).
+    thread_local StrObj *Names[size_t(ValueKind::Hash) + 1] = {};
+    StrObj *&N = Names[size_t(Args[0].K)];
+    if (!N)
+      N = StrObj::make(kindName(Args[0].K));
+    ++N->RefCount;
+    Out = Value::adopt(N);
     return RtError::None;
   }
   case 25: {
