@@ -188,7 +188,7 @@ wholeProgramGlobalKinds(const Chunk &C, const VerifyInfo &Info,
           Elem[St.Name].add(St.Value, oneNumberKind);
         } else { // the global itself: a new value, maybe an array
           Var[St.Name].add(St.Value, oneNumberKind);
-          if (St.Value & maskOf(ValueKind::Array))
+          if ((St.Value & maskOf(ValueKind::Array)) && !St.EmptyArray)
             Replaced[St.Name] = true; // elements of any kind
         }
       }

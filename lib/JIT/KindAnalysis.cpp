@@ -342,6 +342,23 @@ SiteKinds Lowerer::siteKinds() {
   SelfRet = AnyKind;
   analyse(0, S0);
   SiteKinds Sites;
+  std::vector<bool> Target(XOps.size() + 1, false);
+  for (const XOp &O : XOps)
+    if (hasFlag(O.I.Op, OpBranch))
+      Target[O.T] = true;
+  // The op that pushed the top of the stack at X, within the straight-line
+  // code before it (-1: not found there): the latest op that took the stack
+  // down to that entry's position or below (and so pushed it).
+  auto producerOfTop = [&](size_t X) -> int64_t {
+    size_t Pos = In[X].Stack.size() - 1;
+    for (size_t J = X; J-- > 0;) {
+      if (Target[J + 1] || !In[J].Reached)
+        return -1;
+      if (In[J].Stack.size() <= Pos + consumed(XOps[J], Prog))
+        return int64_t(J);
+    }
+    return -1;
+  };
   for (size_t X = 0; X < XOps.size(); ++X) {
     const XOp &O = XOps[X];
     if (!In[X].Reached)
@@ -353,9 +370,14 @@ SiteKinds Lowerer::siteKinds() {
                              std::vector<KindMask>(Stack.end() - O.I.U8, Stack.end())});
       break;
     case Opcode::SetVar: case Opcode::DeclareVar: case Opcode::SetArray:
-    case Opcode::SetHash: case Opcode::ArrayPush:
-      Sites.Stores.push_back({O.I.Op, O.I.A, Stack.back()});
+    case Opcode::SetHash: case Opcode::ArrayPush: {
+      SiteKinds::Store St{O.I.Op, O.I.A, Stack.back()};
+      int64_t P = O.I.Op == Opcode::ArrayPush ? -1 : producerOfTop(X);
+      St.EmptyArray = P >= 0 && XOps[size_t(P)].I.Op == Opcode::MakeArray &&
+                      XOps[size_t(P)].I.A == 0;
+      Sites.Stores.push_back(St);
       break;
+    }
     case Opcode::ArraySet: // v i ->
       Sites.Stores.push_back({O.I.Op, O.I.A, Stack[Stack.size() - 2]});
       break;

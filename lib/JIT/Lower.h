@@ -48,6 +48,9 @@ struct SiteKinds {
     Opcode Op;
     uint32_t Name;
     KindMask Value;
+    /// The value is a new empty array (`MakeArray 0`, a frontend's `{}`),
+    /// as far as the straight-line code before the write shows.
+    bool EmptyArray = false;
   };
   std::vector<Store> Stores;
 };

@@ -23,7 +23,7 @@ const char *Lowerer::stackRegister() const {
 }
 
 /// Stack entries op \p O consumes (they are dead once its helper ran).
-static uint32_t consumed(const XOp &O, const Chunk &Prog) {
+uint32_t consumed(const XOp &O, const Chunk &Prog) {
   const Instr &I = O.I;
   switch (I.Op) {
   case Opcode::Call: case Opcode::CallBuiltin: case Opcode::Print:

@@ -68,6 +68,9 @@ struct XOp {
   uint32_t T;    ///< jump target, as an expanded index
 };
 
+/// Stack entries op \p O pops (LowerOps.cpp).
+uint32_t consumed(const XOp &O, const Chunk &Prog);
+
 /// Kind masks of the operand stack and the slots of every scope level.
 struct State {
   bool Reached = false;
