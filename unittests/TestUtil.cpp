@@ -4,6 +4,7 @@
 
 #include "fusevm/Asm/Assembler.h"
 #include "fusevm/Core/Diag.h"
+#include "fusevm/JIT/JIT.h"
 
 #include <gtest/gtest.h>
 
@@ -71,6 +72,15 @@ Outcome runText(std::string_view Src, std::vector<std::string> Args,
   VM Local;
   Opts.Args = std::move(Args);
   return runChunk(*C, Vm ? *Vm : Local, std::move(Opts), std::move(Input));
+}
+
+JitEngine &engine() {
+  static std::unique_ptr<JitEngine> E = [] {
+    JitOptions O;
+    O.Helpers = &nativeRuntimeSymbols();
+    return createJitEngine(O);
+  }();
+  return *E;
 }
 
 } // namespace fusevm::test

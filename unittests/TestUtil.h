@@ -30,6 +30,9 @@ Outcome runChunk(const Chunk &C, VM &Vm, RunOptions Opts = RunOptions(),
 Chunk assembleOk(std::string_view Src);
 /// The first diagnostic of an llvm::Error (consumed), "" for success.
 std::string errorText(llvm::Error E, int *Code = nullptr);
+/// One JIT engine (the runtime's helpers registered) for the whole test
+/// program, created on first use.
+JitEngine &engine();
 
 } // namespace fusevm::test
 

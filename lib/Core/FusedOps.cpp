@@ -199,4 +199,21 @@ bool matchFused(Opcode Op, std::span<const Instr> Ops, uint32_t Start,
   return Matcher(*X, Ops, Start, Limit, Targeted).run(M);
 }
 
+bool matchTypeTest(const Chunk &C, const Instr &Call, const Instr &Name,
+                   const Instr &Cmp, TypeTest &T) {
+  constexpr uint16_t BuiltinType = 24; // isa.md section 4
+  if (Call.Op != Opcode::CallBuiltin || Call.A != BuiltinType || Call.U8 != 1 ||
+      Name.Op != Opcode::LoadConst || Name.A >= C.Constants.size() ||
+      !C.Constants[Name.A].isStr() ||
+      (Cmp.Op != Opcode::StrEq && Cmp.Op != Opcode::StrNe))
+    return false;
+  std::string_view S = C.Constants[Name.A].strView();
+  T.Kind = -1;
+  for (unsigned K = 0; K <= unsigned(ValueKind::Hash); ++K)
+    if (kindName(ValueKind(K)) == S)
+      T.Kind = int(K);
+  T.Negated = Cmp.Op == Opcode::StrNe;
+  return true;
+}
+
 } // namespace fusevm

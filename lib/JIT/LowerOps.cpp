@@ -10,6 +10,8 @@
 
 #include "Lowering.h"
 
+#include "fusevm/Core/FusedOps.h"
+
 #include "llvm/IR/Intrinsics.h"
 
 using namespace llvm;
@@ -332,22 +334,14 @@ bool Lowerer::emitTypeTest(uint32_t XI) {
   // `CallBuiltin type 1; LoadConst "name"; StrEq|StrNe`, a frontend's type
   // test (`x == nil` is `type(x) == "undef"`): compare the kind itself, as
   // the interpreter's TypeIs does; no string is made.
-  const XOp &T = XOps[XI];
-  if (T.I.A != 24 || T.I.U8 != 1 || XI + 2 >= XOps.size() || BB[XI + 1] ||
-      BB[XI + 2])
+  TypeTest TT;
+  if (XI + 2 >= XOps.size() || BB[XI + 1] || BB[XI + 2] ||
+      !matchTypeTest(Prog, XOps[XI].I, XOps[XI + 1].I, XOps[XI + 2].I, TT))
     return false;
-  const XOp &Name = XOps[XI + 1], &Cmp = XOps[XI + 2];
-  if (Name.I.Op != Opcode::LoadConst ||
-      (Cmp.I.Op != Opcode::StrEq && Cmp.I.Op != Opcode::StrNe) ||
-      !Prog.Constants[Name.I.A].isStr())
-    return false;
-  std::string_view S = Prog.Constants[Name.I.A].strView();
   JV X = in(0);
-  Value *Is = IRB.getFalse(); // a name that is no kind's
-  for (unsigned K = 0; K <= unsigned(ValueKind::Hash); ++K)
-    if (kindName(ValueKind(K)) == S)
-      Is = IRB.CreateICmpEQ(X.K, kc(ValueKind(K)));
-  if (Cmp.I.Op == Opcode::StrNe)
+  Value *Is = TT.Kind < 0 ? IRB.getFalse() // a name that is no kind's
+                          : IRB.CreateICmpEQ(X.K, kc(ValueKind(TT.Kind)));
+  if (TT.Negated)
     Is = IRB.CreateNot(Is);
   release(X);
   put(Height - 1, IRB.CreateZExt(Is, I64), kc(ValueKind::Bool));

@@ -264,20 +264,13 @@ private:
         break;
       }
     }
-    if (Use == InternalBase && Op0 == Opcode::CallBuiltin &&
-        First.A == BuiltinType && First.U8 == 1 &&
-        op(I + 1) == Opcode::LoadConst &&
-        (op(I + 2) == Opcode::StrEq || op(I + 2) == Opcode::StrNe) &&
-        free(I, 3, End) && C.Constants[C.Ops[I + 1].A].isStr()) {
-      // A frontend's type test (`x == nil` is `type(x) == "undef"`): the
-      // kind itself is compared, no string is made. B = the kind the name
-      // names (NoKind: none, never equal), C = 1 for StrNe.
-      std::string_view Name = C.Constants[C.Ops[I + 1].A].strView();
-      First.B = NoKind;
-      for (unsigned K = 0; K <= unsigned(ValueKind::Hash); ++K)
-        if (kindName(ValueKind(K)) == Name)
-          First.B = uint16_t(K);
-      First.C = op(I + 2) == Opcode::StrNe;
+    TypeTest TT;
+    if (Use == InternalBase && Op0 == Opcode::CallBuiltin && free(I, 3, End) &&
+        matchTypeTest(C, C.Ops[I], C.Ops[I + 1], C.Ops[I + 2], TT)) {
+      // B = the kind the name names (NoKind: none, never equal), C = 1 for
+      // StrNe.
+      First.B = TT.Kind < 0 ? NoKind : uint16_t(TT.Kind);
+      First.C = TT.Negated;
       Use = IOp_TypeIs;
       Len = 3;
     }

@@ -104,8 +104,8 @@ constexpr Opcode internalOp(InternalOp I) { return static_cast<Opcode>(I); }
 ///   ForXxKV  Imm32 = k, C = the step's slot
 ///   ForLoop  any test; B = the limit's slot, C = the step's slot,
 ///            Imm32 = the constant step; k read from L+1 (Target - 3)
-/// TypeIs: the builtin it stands for, and the B of a name that is no kind.
-enum : uint16_t { BuiltinType = 24, NoKind = 0xffff };
+/// TypeIs's B for a name that is no kind's (Core/FusedOps.h TypeTest).
+enum : uint16_t { NoKind = 0xffff };
 
 enum : uint8_t {
   ForCmpMask = 7,

@@ -27,15 +27,6 @@ using namespace fusevm::test;
 
 namespace {
 
-JitEngine &engine() {
-  static std::unique_ptr<JitEngine> E = [] {
-    JitOptions O;
-    O.Helpers = &nativeRuntimeSymbols();
-    return createJitEngine(O);
-  }();
-  return *E;
-}
-
 /// A fresh directory under the test's temporary directory, removed at the
 /// end of the test.
 class TempDir {

@@ -15,15 +15,6 @@ using namespace fusevm::test;
 
 namespace {
 
-JitEngine &engine() {
-  static std::unique_ptr<JitEngine> E = [] {
-    JitOptions O;
-    O.Helpers = &nativeRuntimeSymbols();
-    return createJitEngine(O);
-  }();
-  return *E;
-}
-
 RunOptions block() {
   RunOptions O;
   O.Jit = &engine();

@@ -15,15 +15,6 @@ using namespace fusevm::test;
 
 namespace {
 
-JitEngine &engine() {
-  static std::unique_ptr<JitEngine> E = [] {
-    JitOptions O;
-    O.Helpers = &nativeRuntimeSymbols();
-    return createJitEngine(O);
-  }();
-  return *E;
-}
-
 RunOptions traceMode(uint32_t Threshold = 1, bool Stress = false) {
   RunOptions O;
   O.Jit = &engine();

@@ -77,6 +77,18 @@ bool matchFused(Opcode Op, std::span<const Instr> Ops, uint32_t Start,
                 uint32_t Limit, const std::vector<bool> *Targeted,
                 FusedMatch &M);
 
+/// A frontend's type test, `CallBuiltin 24 1; LoadConst "name"; StrEq|StrNe`
+/// (`x == nil` is `type(x) == "undef"`): the interpreter (TypeIs) and the
+/// lowering compare the value's kind with Kind instead of making a string.
+struct TypeTest {
+  int Kind;     ///< the ValueKind the name names, or -1 (never equal)
+  bool Negated; ///< StrNe
+};
+/// Whether \p Call, \p Name, \p Cmp (consecutive ops of \p C) are a type
+/// test; \p T says which.
+bool matchTypeTest(const Chunk &C, const Instr &Call, const Instr &Name,
+                   const Instr &Cmp, TypeTest &T);
+
 } // namespace fusevm
 
 #endif // FUSEVM_CORE_FUSEDOPS_H
